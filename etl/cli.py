@@ -1,0 +1,96 @@
+"""`python -m etl`: the command line of operations.md. Heavy imports happen inside commands."""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m etl",
+        description="TTHC online-public-services warehouse: emulator, pipeline runs and reports.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    from etl.emulator.cli import add_arguments as add_emulator_arguments
+
+    emulator = commands.add_parser(
+        "emulator",
+        help="serve the emulated TTHC export API (source-api.md) until stopped",
+        description="Serve the emulated TTHC export API in the foreground until SIGTERM or Ctrl-C.",
+    )
+    add_emulator_arguments(emulator)
+
+    run = commands.add_parser(
+        "run",
+        help="extract, land, validate and load the local-day windows of [start, end), rebuild KPIs, publish",
+        description=(
+            "Extract the local-day windows of [START, END) from the export API, land them, validate, "
+            "load the star schema, rebuild the KPI marts for the periods touched, and publish."
+        ),
+    )
+    run.add_argument("--start", type=_iso_date, required=True, help="first local day (YYYY-MM-DD)")
+    run.add_argument("--end", type=_iso_date, required=True, help="day after the last (YYYY-MM-DD)")
+    run.add_argument("--no-progress", action="store_true", help="no progress line even on a terminal")
+
+    kpi = commands.add_parser(
+        "kpi",
+        help="rebuild the KPI marts (pending periods, or all with --full) and publish",
+        description="Rebuild mart.kpi_value for the pending periods (or every period) and publish.",
+    )
+    kpi.add_argument("--full", action="store_true", help="rebuild every period from scratch")
+
+    scorecard = commands.add_parser(
+        "scorecard",
+        help="print the KPI scorecard of the latest month and quarter",
+        description="Print each KPI of the latest month and quarter with its target, for the city "
+        "and the best and worst agencies, read from the published copy.",
+    )
+    scorecard.add_argument("--top", type=int, default=5, help="agencies shown at each end (5)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "emulator":
+        from etl.emulator.cli import run as run_emulator
+
+        return run_emulator(args)
+    try:
+        from etl import config
+
+        settings = config.from_env()
+        if args.command == "run":
+            if args.end <= args.start:
+                raise config.ConfigError(f"--end {args.end} must be after --start {args.start}")
+            from etl import pipeline
+
+            show_progress = sys.stderr.isatty() and not args.no_progress
+            pipeline.run(settings, args.start, args.end, progress=show_progress)
+            return 0
+        if args.command == "kpi":
+            from etl import kpi, publish
+
+            kpi.refresh(settings, full=args.full)
+            publish.publish(settings)
+            return 0
+        if args.command == "scorecard":
+            from etl import kpi
+
+            print(kpi.scorecard_from_file(settings.published, top=args.top))
+            return 0
+    except KeyboardInterrupt:
+        print("etl: interrupted; the warehouse is left as it was before the run", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one clear line, never a traceback, never the token
+        print(f"etl {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 2

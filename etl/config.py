@@ -1,0 +1,87 @@
+"""Configuration from the environment (operations.md, "Configuration").
+
+Every stage takes a `Settings`; the CLI builds it from the environment, the DAGs from the
+`tthc_api` connection plus the environment. Nothing here imports heavy libraries.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_API_URL = "http://127.0.0.1:8765"
+DEMO_TOKEN = "demo-token"
+# Public on purpose: it only protects the emulator's synthetic people. Real runs must set
+# TTHC_PII_KEY; `require_pii_key` refuses to run without it outside the demo.
+DEMO_PII_KEY = "tthc-demo-pseudonymization-key-not-for-production"
+
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+LOCAL_OFFSET = "+07:00"  # Viet Nam has had no daylight saving time since 1975.
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_url: str = DEFAULT_API_URL
+    api_token: str = field(default=DEMO_TOKEN, repr=False)  # never printed
+    warehouse: Path = Path("warehouse/tthc.duckdb")
+    raw_dir: Path = Path("warehouse/raw")
+    published: Path = Path("warehouse/published/tthc.duckdb")
+    pii_key: str | None = field(default=None, repr=False)
+    demo: bool = False
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.warehouse.parent
+
+    @property
+    def staged_dir(self) -> Path:
+        return self.warehouse_dir / "staged"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.warehouse_dir / "data_docs"
+
+    @property
+    def published_parquet_dir(self) -> Path:
+        return self.published.parent / "parquet"
+
+    def with_source(self, api_url: str | None, api_token: str | None) -> "Settings":
+        """Override the source (Airflow's `tthc_api` connection wins over the environment)."""
+        return replace(
+            self,
+            api_url=(api_url or self.api_url).rstrip("/"),
+            api_token=api_token or self.api_token,
+        )
+
+    def require_pii_key(self) -> bytes:
+        """The pseudonymization key; outside the demo there is no default."""
+        if self.pii_key:
+            return self.pii_key.encode("utf-8")
+        if self.demo:
+            return DEMO_PII_KEY.encode("utf-8")
+        raise ConfigError(
+            "TTHC_PII_KEY is not set: personal data cannot be pseudonymized without a secret key. "
+            "Set TTHC_PII_KEY (or TTHC_DEMO=1 to use the public demo key with the emulator)."
+        )
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_env(env: dict[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    warehouse = Path(env.get("TTHC_WAREHOUSE") or "warehouse/tthc.duckdb")
+    return Settings(
+        api_url=(env.get("TTHC_API_URL") or DEFAULT_API_URL).rstrip("/"),
+        api_token=env.get("TTHC_API_TOKEN") or DEMO_TOKEN,
+        warehouse=warehouse,
+        raw_dir=Path(env.get("TTHC_RAW_DIR") or "warehouse/raw"),
+        published=Path(env.get("TTHC_PUBLISHED") or "warehouse/published/tthc.duckdb"),
+        pii_key=env.get("TTHC_PII_KEY") or None,
+        demo=_truthy(env.get("TTHC_DEMO")),
+    )

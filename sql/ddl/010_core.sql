@@ -1,0 +1,118 @@
+-- Star schema (operations.md "Warehouse layout"). Timestamps are local Asia/Ho_Chi_Minh wall time
+-- (TIMESTAMP without zone): every KPI is defined on local days, and Viet Nam has no DST.
+CREATE SCHEMA IF NOT EXISTS core;
+CREATE SCHEMA IF NOT EXISTS mart;
+CREATE SCHEMA IF NOT EXISTS audit;
+
+-- Conformed calendar: one row per local day; holidays from sql/seed/vn_public_holidays.csv.
+CREATE TABLE IF NOT EXISTS core.dim_date (
+    date_key        INTEGER PRIMARY KEY,      -- yyyymmdd
+    date            DATE NOT NULL UNIQUE,
+    year            SMALLINT NOT NULL,
+    quarter         SMALLINT NOT NULL,
+    month           SMALLINT NOT NULL,
+    day             SMALLINT NOT NULL,
+    iso_day_of_week SMALLINT NOT NULL,        -- 1 Monday … 7 Sunday
+    month_start     DATE NOT NULL,
+    quarter_start   DATE NOT NULL,
+    year_start      DATE NOT NULL,
+    is_weekend      BOOLEAN NOT NULL,
+    holiday_name    VARCHAR,                  -- null on ordinary days
+    is_working_day  BOOLEAN NOT NULL
+);
+
+-- Agencies with their organisational history: historical agencies stay, with validity and
+-- successor (the 1 July 2025 reorganization). One row per agency code.
+-- is_inferred: created from a fact that referenced an unknown code; completed in place
+-- (same agency_sk) when the reference list brings it.
+CREATE SEQUENCE IF NOT EXISTS core.seq_agency_sk START 1;
+CREATE TABLE IF NOT EXISTS core.dim_agency (
+    agency_sk       BIGINT PRIMARY KEY DEFAULT nextval('core.seq_agency_sk'),
+    agency_code     VARCHAR NOT NULL UNIQUE,
+    agency_name     VARCHAR,
+    agency_level    VARCHAR,                  -- TINH | HUYEN | XA
+    parent_code     VARCHAR,
+    valid_from      DATE,
+    valid_to        DATE,                     -- inclusive; null = still valid
+    successor_code  VARCHAR,
+    is_inferred     BOOLEAN NOT NULL DEFAULT FALSE
+);
+
+-- Procedure catalogue, one row per version (versions of a code never overlap).
+-- An inferred member has valid_from = 1900-01-01, valid_to null, is_inferred.
+CREATE SEQUENCE IF NOT EXISTS core.seq_procedure_sk START 1;
+CREATE TABLE IF NOT EXISTS core.dim_procedure (
+    procedure_sk      BIGINT PRIMARY KEY DEFAULT nextval('core.seq_procedure_sk'),
+    procedure_code    VARCHAR NOT NULL,
+    valid_from        DATE NOT NULL,
+    valid_to          DATE,                   -- inclusive; null = still valid
+    procedure_name    VARCHAR,
+    sector_code       VARCHAR,
+    sector_name       VARCHAR,
+    agency_levels     VARCHAR[],              -- CapThucHien
+    service_level     VARCHAR,                -- TOAN_TRINH | MOT_PHAN | KHONG
+    has_fee           BOOLEAN,
+    online_payment    BOOLEAN,
+    legal_days        INTEGER,
+    is_inferred       BOOLEAN NOT NULL DEFAULT FALSE,
+    UNIQUE (procedure_code, valid_from)
+);
+
+CREATE TABLE IF NOT EXISTS core.dim_channel (
+    channel_code  SMALLINT PRIMARY KEY,       -- KenhThucHien
+    name_vi       VARCHAR NOT NULL,
+    name_en       VARCHAR NOT NULL,
+    is_online     BOOLEAN NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS core.dim_payment_method (
+    payment_method_code VARCHAR PRIMARY KEY,  -- HinhThucThanhToan
+    name_vi             VARCHAR NOT NULL,
+    name_en             VARCHAR NOT NULL,
+    is_online           BOOLEAN NOT NULL
+);
+
+-- Accumulating snapshot: one row per dossier, its latest valid state and its milestones.
+CREATE TABLE IF NOT EXISTS core.fact_dossier (
+    dossier_id          VARCHAR PRIMARY KEY,  -- MaHoSo
+    procedure_code      VARCHAR NOT NULL,
+    procedure_sk        BIGINT,               -- version valid on the received date; null if none
+    agency_code         VARCHAR NOT NULL,     -- as recorded, even if the agency later merged
+    agency_sk           BIGINT NOT NULL,
+    channel_code        SMALLINT NOT NULL,
+    remote_submission   BOOLEAN,              -- NopTuXa
+    applicant_type      VARCHAR,
+    applicant_key       VARCHAR,              -- keyed hash of the ID number; never the number
+    submitted_at        TIMESTAMP,
+    received_at         TIMESTAMP,
+    due_at              TIMESTAMP,
+    finished_at         TIMESTAMP,
+    returned_at         TIMESTAMP,
+    received_date_key   INTEGER,
+    finished_date_key   INTEGER,
+    returned_date_key   INTEGER,
+    status              SMALLINT NOT NULL,    -- TrangThaiHoSo 1…10
+    return_method       SMALLINT,             -- HinhThucTra 0 counter, 1 postal
+    has_digitized       BOOLEAN,              -- HoSoCoThanhPhanSoHoa
+    updated_at          TIMESTAMP NOT NULL,   -- NgayCapNhat of the state held
+    run_id              VARCHAR NOT NULL
+);
+
+-- One row per payment transaction, its latest valid state.
+CREATE TABLE IF NOT EXISTS core.fact_payment (
+    transaction_id       VARCHAR PRIMARY KEY, -- MaGiaoDich
+    dossier_id           VARCHAR,             -- may be empty or unknown (still valid)
+    procedure_code       VARCHAR,
+    procedure_sk         BIGINT,
+    agency_code          VARCHAR,
+    agency_sk            BIGINT,
+    amount_vnd           BIGINT NOT NULL,
+    fee_type             VARCHAR,             -- PHI | LE_PHI
+    payment_method_code  VARCHAR NOT NULL,
+    payment_portal       VARCHAR,             -- DVCQG | DVC_TINH
+    status               VARCHAR NOT NULL,    -- khoi-tao | thanh-cong | that-bai | hoan-phi
+    transacted_at        TIMESTAMP NOT NULL,
+    transacted_date_key  INTEGER NOT NULL,
+    updated_at           TIMESTAMP NOT NULL,
+    run_id               VARCHAR NOT NULL
+);
