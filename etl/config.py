@@ -32,6 +32,8 @@ class Settings:
     published: Path = Path("warehouse/published/tthc.duckdb")
     pii_key: str | None = field(default=None, repr=False)
     demo: bool = False
+    # How long the extractor keeps retrying transient source faults before giving up.
+    source_retry_seconds: float = 120.0
 
     @property
     def warehouse_dir(self) -> Path:
@@ -84,4 +86,5 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         published=Path(env.get("TTHC_PUBLISHED") or "warehouse/published/tthc.duckdb"),
         pii_key=env.get("TTHC_PII_KEY") or None,
         demo=_truthy(env.get("TTHC_DEMO")),
+        source_retry_seconds=float(env.get("TTHC_SOURCE_MAX_RETRY_SECONDS") or 120),
     )

@@ -64,7 +64,9 @@ def extract_and_land(
     from etl import landing
     from etl.source import ApiClient
 
-    client = ApiClient(settings.api_url, settings.api_token)
+    client = ApiClient(
+        settings.api_url, settings.api_token, max_retry_seconds=settings.source_retry_seconds
+    )
     manifests: list[Path] = []
     # Reference lists first: an auth or reachability problem fails fast, before hours of paging.
     for entity in REFERENCES:
