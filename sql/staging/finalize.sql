@@ -1,0 +1,27 @@
+-- Judge and order the staged rows of one entity. Inputs:
+--   getvariable('stg_table'): the entity's stg_<entity> table (see stg_<entity>.sql);
+--   row_failure(row_id, reason, ordinal): one row per failed quarantining expectation per
+--   record, as reported by GX (ordinal = the expectation's position in the suite).
+-- Output: staged — the stg columns, then is_valid, reasons, superseded, record, record_hash.
+-- superseded: valid, and a later valid state of the same key is elsewhere in the batch
+-- (latest state_at wins; tie → the later window; a reference list orders by window only).
+CREATE OR REPLACE TEMP TABLE staged AS
+WITH failed AS (
+    SELECT row_id, string_agg(reason, '; ' ORDER BY first_ordinal) AS reasons
+    FROM (SELECT row_id, reason, min(ordinal) AS first_ordinal FROM row_failure GROUP BY ALL)
+    GROUP BY row_id
+),
+judged AS (
+    SELECT s.*, f.reasons IS NULL AS is_valid, f.reasons
+    FROM query_table(getvariable('stg_table')) AS s
+    LEFT JOIN failed AS f ON f.row_id = s.row_id
+)
+SELECT * EXCLUDE (state_at, is_valid, reasons, record, record_hash),
+       is_valid,
+       reasons,
+       is_valid AND row_number() OVER (
+           PARTITION BY record_key, is_valid
+           ORDER BY state_at DESC NULLS LAST, window_start DESC, row_id DESC) > 1 AS superseded,
+       record,
+       record_hash
+FROM judged;

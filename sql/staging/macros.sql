@@ -1,0 +1,83 @@
+-- Parsing macros for the landed source values (source-api.md "What real exports look like").
+-- Every landed field arrives as VARCHAR (a JSON number 2 and a string "2" read alike), so each
+-- macro takes VARCHAR and returns a typed value, or NULL when the value is empty or unparseable.
+-- Callers tell the two NULLs apart with stg_is_blank: blank is "absent", anything else is broken.
+
+-- Empty means absent, null, "" or only whitespace.
+CREATE OR REPLACE MACRO stg_is_blank(v) AS
+    v IS NULL OR regexp_full_match(v, '\s*');
+
+CREATE OR REPLACE MACRO stg_blank_to_null(v) AS
+    CASE WHEN stg_is_blank(v) THEN NULL ELSE v END;
+
+-- Codes, enums and reference fields may carry surrounding whitespace (and NFD accents).
+-- trim() only strips spaces; the regex also strips tabs and line breaks.
+CREATE OR REPLACE MACRO stg_code(v) AS
+    CASE WHEN stg_is_blank(v) THEN NULL
+         ELSE nfc_normalize(regexp_replace(v, '^\s+|\s+$', '', 'g')) END;
+
+-- Free text (names): stored NFC so equal names compare equal whatever the sender's normal form.
+CREATE OR REPLACE MACRO stg_text(v) AS stg_code(v);
+
+-- An integer code is a JSON integer or a string of digits; '4.5', '-1' and '2e0' are not.
+CREATE OR REPLACE MACRO stg_int_code(v) AS
+    CASE WHEN regexp_full_match(coalesce(v, ''), '\s*[0-9]{1,9}\s*')
+         THEN CAST(stg_code(v) AS INTEGER) END;
+
+-- Local wall time (Asia/Ho_Chi_Minh, no offset) in exactly one of the two source formats.
+-- The shape is checked first because strptime alone is lenient ('1/3/2023 1:02:03' parses);
+-- try_strptime then rejects instants that do not exist (31/02, hour 25, second 60).
+CREATE OR REPLACE MACRO stg_local_ts(v) AS
+    CASE WHEN regexp_full_match(coalesce(v, ''), '\s*[0-9]{14}\s*')
+              THEN try_strptime(stg_code(v), '%Y%m%d%H%M%S')
+         WHEN regexp_full_match(coalesce(v, ''), '\s*[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}\s*')
+              THEN try_strptime(stg_code(v), '%d/%m/%Y %H:%M:%S')
+    END;
+
+-- A present value that does not parse: blank is fine (null), garbage is not.
+CREATE OR REPLACE MACRO stg_local_ts_ok(v) AS
+    stg_is_blank(v) OR stg_local_ts(v) IS NOT NULL;
+
+-- KenhThucHien: 1 | 2 | 3, as a number, a digit string or its Vietnamese label (NFC or NFD,
+-- any letter case).
+CREATE OR REPLACE MACRO stg_channel(v) AS
+    CASE WHEN stg_int_code(v) IN (1, 2, 3) THEN CAST(stg_int_code(v) AS SMALLINT)
+         ELSE CASE lower(stg_code(v))
+                  WHEN 'trực tiếp' THEN 1
+                  WHEN 'trực tuyến' THEN 2
+                  WHEN 'bưu chính công ích' THEN 3
+              END::SMALLINT
+    END;
+
+-- SoTien in VND: 1500000, "1500000", "1.500.000" or "1.500.000 đ" (dot = thousands separator).
+-- A leading minus is parsed so that a negative amount can be reported as negative, not as junk.
+CREATE OR REPLACE MACRO stg_amount_vnd(v) AS
+    CASE WHEN regexp_full_match(coalesce(nfc_normalize(v), ''),
+                                '\s*-?([0-9]+|[0-9]{1,3}(\.[0-9]{3})+)\s*(đ|Đ|vnđ|VNĐ|vnd|VND)?\s*')
+         THEN try_cast(regexp_replace(nfc_normalize(v), '[^0-9-]', '', 'g') AS BIGINT)
+    END;
+
+-- Flags: "0"/"1" or JSON booleans (read as 'true'/'false').
+CREATE OR REPLACE MACRO stg_flag(v) AS
+    CASE lower(coalesce(stg_code(v), ''))
+        WHEN '1' THEN TRUE WHEN 'true' THEN TRUE
+        WHEN '0' THEN FALSE WHEN 'false' THEN FALSE
+    END;
+
+-- Reference-list dates: exactly yyyy-MM-dd naming a real day.
+CREATE OR REPLACE MACRO stg_iso_date(v) AS
+    CASE WHEN regexp_full_match(coalesce(v, ''), '\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*')
+         THEN CAST(try_strptime(stg_code(v), '%Y-%m-%d') AS DATE) END;
+
+-- CapThucHien: a JSON list of levels (read as its JSON text), or tolerated as a plain
+-- comma/semicolon separated string. Elements trimmed, upper-cased, blanks dropped.
+CREATE OR REPLACE MACRO stg_level_list(v) AS
+    CASE WHEN stg_is_blank(v) THEN NULL
+         ELSE list_filter(
+                  list_transform(
+                      CASE WHEN json_valid(v) AND json_type(v::JSON) = 'ARRAY'
+                           THEN CAST(json_extract_string(v::JSON, '$[*]') AS VARCHAR[])
+                           ELSE string_split_regex(v, '[,;]') END,
+                      lambda x: upper(stg_code(x))),
+                  lambda x: x IS NOT NULL)
+    END;

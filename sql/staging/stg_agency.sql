@@ -1,0 +1,46 @@
+-- Agency reference list (donvi): THE mapping from the source's field names to ours.
+-- Input:  landed_agency(row_id, window_start, record).
+-- Output: stg_agency (columns of core.dim_agency + staging columns) and chk_agency (the narrow
+--         frame GX validates; one boolean per rule, true = passes).
+CREATE OR REPLACE TEMP TABLE src_agency AS
+WITH fields AS (
+    SELECT row_id, window_start, record,
+           json_extract_string(record, [
+               '$.MaDonVi', '$.TenDonVi', '$.CapDonVi', '$.MaDonViCha', '$.HieuLucTu',
+               '$.HieuLucDen', '$.MaDonViKeThua']) AS f
+    FROM landed_agency
+)
+SELECT row_id, window_start, record,
+       f[1] AS MaDonVi, f[2] AS TenDonVi, f[3] AS CapDonVi, f[4] AS MaDonViCha,
+       f[5] AS HieuLucTu, f[6] AS HieuLucDen, f[7] AS MaDonViKeThua
+FROM fields;
+
+CREATE OR REPLACE TEMP TABLE stg_agency AS
+SELECT
+    stg_code(MaDonVi)          AS agency_code,
+    stg_text(TenDonVi)         AS agency_name,
+    upper(stg_code(CapDonVi))  AS agency_level,
+    stg_code(MaDonViCha)       AS parent_code,
+    stg_iso_date(HieuLucTu)    AS valid_from,
+    stg_iso_date(HieuLucDen)   AS valid_to,
+    stg_code(MaDonViKeThua)    AS successor_code,
+    stg_code(MaDonVi)          AS record_key,
+    window_start,
+    record,
+    sha256(record)             AS record_hash,
+    row_id,
+    -- A reference list is a full snapshot: the later window's copy is the later state.
+    NULL::TIMESTAMP            AS state_at
+FROM src_agency;
+
+CREATE OR REPLACE TEMP TABLE chk_agency AS
+SELECT
+    row_id, window_start, stg_code(MaDonVi) AS record_key,
+    NOT stg_is_blank(MaDonVi)                                          AS MaDonVi_present,
+    coalesce(upper(stg_code(CapDonVi)) IN ('TINH', 'HUYEN', 'XA'), FALSE) AS CapDonVi_valid,
+    stg_iso_date(HieuLucTu) IS NOT NULL                                AS HieuLucTu_valid,
+    -- Not a validity rule of the contract: reported (warn), never quarantined.
+    stg_is_blank(HieuLucDen) OR stg_iso_date(HieuLucDen) IS NOT NULL   AS HieuLucDen_valid
+FROM src_agency;
+
+DROP TABLE src_agency;

@@ -1,0 +1,62 @@
+-- Payment transaction (thanhtoan): THE mapping from the source's field names to ours.
+-- Input:  landed_payment(row_id, window_start, record).
+-- Output: stg_payment (columns of core.fact_payment + staging columns) and chk_payment (the
+--         narrow frame GX validates; one boolean per rule, true = passes).
+CREATE OR REPLACE TEMP TABLE src_payment AS
+WITH fields AS (
+    SELECT row_id, window_start, record,
+           json_extract_string(record, [
+               '$.MaGiaoDich', '$.MaHoSo', '$.MaTTHC', '$.MaDonVi', '$.SoTien', '$.LoaiPhiLePhi',
+               '$.HinhThucThanhToan', '$.KenhThanhToan', '$.TrangThai', '$.ThoiGianGD',
+               '$.NgayCapNhat']) AS f
+    FROM landed_payment
+)
+SELECT row_id, window_start, record,
+       f[1] AS MaGiaoDich, f[2] AS MaHoSo, f[3] AS MaTTHC, f[4] AS MaDonVi, f[5] AS SoTien,
+       f[6] AS LoaiPhiLePhi, f[7] AS HinhThucThanhToan, f[8] AS KenhThanhToan,
+       f[9] AS TrangThai, f[10] AS ThoiGianGD, f[11] AS NgayCapNhat
+FROM fields;
+
+CREATE OR REPLACE TEMP TABLE stg_payment AS
+SELECT
+    stg_code(MaGiaoDich)                 AS transaction_id,
+    stg_code(MaHoSo)                     AS dossier_id,
+    stg_code(MaTTHC)                     AS procedure_code,
+    stg_code(MaDonVi)                    AS agency_code,
+    stg_amount_vnd(SoTien)               AS amount_vnd,
+    upper(stg_code(LoaiPhiLePhi))        AS fee_type,
+    lower(stg_code(HinhThucThanhToan))   AS payment_method_code,
+    upper(stg_code(KenhThanhToan))       AS payment_portal,
+    lower(stg_code(TrangThai))           AS status,
+    stg_local_ts(ThoiGianGD)             AS transacted_at,
+    -- NgayCapNhat is not a validity rule for payments: a missing or broken one falls back to
+    -- the window the record was served in (it changed in that window).
+    coalesce(stg_local_ts(NgayCapNhat), window_start) AS updated_at,
+    stg_code(MaGiaoDich)                 AS record_key,
+    window_start,
+    record,
+    sha256(record)                       AS record_hash,
+    row_id,
+    updated_at                           AS state_at
+FROM src_payment;
+
+CREATE OR REPLACE TEMP TABLE chk_payment AS
+SELECT
+    row_id, window_start, stg_code(MaGiaoDich) AS record_key,
+    NOT stg_is_blank(MaGiaoDich)                                     AS MaGiaoDich_present,
+    NOT stg_is_blank(SoTien)                                         AS SoTien_present,
+    stg_is_blank(SoTien) OR stg_amount_vnd(SoTien) IS NOT NULL       AS SoTien_parses,
+    coalesce(stg_amount_vnd(SoTien) >= 0, TRUE)                      AS SoTien_not_negative,
+    coalesce(lower(stg_code(HinhThucThanhToan)) IN ('truc-tuyen', 'tien-mat', 'chuyen-khoan'), FALSE)
+                                                                     AS HinhThucThanhToan_valid,
+    coalesce(lower(stg_code(TrangThai)) IN ('khoi-tao', 'thanh-cong', 'that-bai', 'hoan-phi'), FALSE)
+                                                                     AS TrangThai_valid,
+    NOT stg_is_blank(ThoiGianGD)                                     AS ThoiGianGD_present,
+    stg_local_ts_ok(ThoiGianGD)                                      AS ThoiGianGD_parses,
+    -- Not validity rules of the contract: reported (warn), never quarantined.
+    stg_is_blank(LoaiPhiLePhi) OR upper(stg_code(LoaiPhiLePhi)) IN ('PHI', 'LE_PHI') AS LoaiPhiLePhi_valid,
+    stg_is_blank(KenhThanhToan) OR upper(stg_code(KenhThanhToan)) IN ('DVCQG', 'DVC_TINH') AS KenhThanhToan_valid,
+    stg_local_ts_ok(NgayCapNhat)                                     AS NgayCapNhat_parses
+FROM src_payment;
+
+DROP TABLE src_payment;
