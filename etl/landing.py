@@ -1,0 +1,456 @@
+"""The landing zone: pseudonymized source records per local-day window (ARCHITECTURE.md).
+
+`extract` pages a window from the API into a spool file, pseudonymizing every record before it is
+written, and records what it saw in a sidecar (`<spool stem>.meta.json`) so `land` — possibly
+another Airflow task — needs only the spool's path. `land` drops the copies superseded by a later
+state of the same key, writes the immutable data file (named by its checksum), and commits the
+window by replacing its `manifest.json` atomically. Until that replace the previous manifest and
+the files it names stay untouched, so a crash at any point leaves the last landed window readable.
+
+Memory stays flat in the window's size: pages are written as they arrive and only
+key → (NgayCapNhat, line number) is held for de-duplication.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import os
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import msgspec
+
+from etl import pii
+from etl.config import Settings
+from etl.source import ApiClient, entity_spec
+
+log = logging.getLogger(__name__)
+
+LOCAL_TIMEZONE = timezone(timedelta(hours=7), "ICT")
+SPOOL_DIRNAME = "_spool"
+MANIFEST_NAME = "manifest.json"
+DATA_PREFIX = "data-"
+DATA_SUFFIX = ".jsonl.gz"
+UPDATED_AT_FIELD = "NgayCapNhat"
+# Level 1 compresses these repetitive records nearly as well as 6 at several times the speed.
+GZIP_LEVEL = 1
+SPOOL_FORMAT = 1
+# Spools of extracts that were killed (not landed) are swept after this long.
+STALE_SPOOL_SECONDS = 7 * 24 * 3600
+_COPY_CHUNK = 1 << 20
+_LINES_PER_WRITE = 4096
+
+_encoder = msgspec.json.Encoder()
+
+
+# -- windows and paths ----------------------------------------------------------------------------
+
+
+def _as_day(day: date | str) -> date:
+    if isinstance(day, datetime):
+        return day.date()
+    if isinstance(day, date):
+        return day
+    return date.fromisoformat(str(day))
+
+
+def local_day_window(day: date | str) -> tuple[datetime, datetime]:
+    """[day 00:00+07:00, next day 00:00+07:00) as aware datetimes."""
+    day = _as_day(day)
+    start = datetime(day.year, day.month, day.day, tzinfo=LOCAL_TIMEZONE)
+    return start, start + timedelta(days=1)
+
+
+def _isoformat_local(moment: datetime) -> str:
+    return moment.isoformat()  # e.g. 2023-02-01T00:00:00+07:00, the contract's spelling
+
+
+def window_dir(settings: Settings, entity: str, day: date | str) -> Path:
+    entity_spec(entity)
+    return Path(settings.raw_dir) / entity / _as_day(day).isoformat()
+
+
+def manifest_path(settings: Settings, entity: str, day: date | str) -> Path:
+    return window_dir(settings, entity, day) / MANIFEST_NAME
+
+
+def spool_dir(settings: Settings) -> Path:
+    return Path(settings.raw_dir) / SPOOL_DIRNAME
+
+
+def spool_meta_path(spool: Path) -> Path:
+    return spool.with_name(spool.name.removesuffix(".jsonl") + ".meta.json")
+
+
+def read_manifest(path: Path | str) -> dict[str, Any]:
+    """The manifest of a landed window (raises FileNotFoundError if the window was never landed)."""
+    with open(path, "rb") as handle:
+        return json.load(handle)
+
+
+def data_paths(manifest_file: Path | str) -> list[Path]:
+    """The data files a manifest names, as absolute paths."""
+    manifest_file = Path(manifest_file)
+    return [manifest_file.parent / entry["path"] for entry in read_manifest(manifest_file)["files"]]
+
+
+def iter_landed_records(manifest_file: Path | str) -> Iterator[dict[str, Any]]:
+    """The landed records of a window, decoded, in file order."""
+    decoder = msgspec.json.Decoder()
+    for path in data_paths(manifest_file):
+        with gzip.open(path, "rb") as handle:
+            for line in handle:
+                yield decoder.decode(line)
+
+
+# -- source timestamps and keys -------------------------------------------------------------------
+
+
+def parse_source_timestamp(value: Any) -> str | None:
+    """A source timestamp as sortable `yyyyMMddHHmmss`, or None when empty or not a real instant.
+
+    Accepts exactly the two formats of source-api.md: `yyyyMMddHHmmss` and `dd/MM/yyyy HH:mm:ss`.
+    """
+    if value is None:
+        return None
+    text = (value if isinstance(value, str) else str(value)).strip()
+    if len(text) == 14 and text.isdigit():
+        digits = text
+    elif (
+        len(text) == 19
+        and text[2] == text[5] == "/"
+        and text[10] == " "
+        and text[13] == text[16] == ":"
+    ):
+        digits = text[6:10] + text[3:5] + text[0:2] + text[11:13] + text[14:16] + text[17:19]
+        if not digits.isdigit():
+            return None
+    else:
+        return None
+    try:
+        datetime(
+            int(digits[0:4]), int(digits[4:6]), int(digits[6:8]),
+            int(digits[8:10]), int(digits[10:12]), int(digits[12:14]),
+        )
+    except ValueError:  # 31/02, hour 25, …
+        return None
+    return digits
+
+
+def _newer_or_same(candidate: Any, current: Any) -> bool:
+    """Does a copy stamped `candidate` replace one stamped `current`? Unparseable sorts lowest;
+    on a tie the later-seen copy wins."""
+    new, old = parse_source_timestamp(candidate), parse_source_timestamp(current)
+    if old is None:
+        return True
+    return new is not None and new >= old
+
+
+def _key_part(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = (value if isinstance(value, str) else str(value)).strip()
+    return text or None
+
+
+def record_key(record: dict[str, Any], key_fields: tuple[str, ...]) -> str | tuple[str, ...] | None:
+    """The de-duplication key, trimmed; None when any part is empty (such records are never
+    collapsed: each copy is kept for the quarantine to see)."""
+    if len(key_fields) == 1:
+        return _key_part(record.get(key_fields[0]))
+    parts = tuple(_key_part(record.get(name)) for name in key_fields)
+    return None if None in parts else parts
+
+
+class _WindowTracker:
+    """What extract must remember about a window: counts, field names, and which lines lost to a
+    later state of their key. Holds one small tuple per key, never the records."""
+
+    def __init__(self, key_fields: tuple[str, ...]):
+        self.key_fields = key_fields
+        self.latest: dict[Any, tuple[Any, int]] = {}
+        self.superseded: list[int] = []
+        self.fields: dict[str, None] = {}
+        self._field_set: set[str] = set()
+        self.records = 0
+        self.pages = 0
+
+    def add_page(self, records: list[dict[str, Any]]) -> None:
+        latest, superseded, key_fields = self.latest, self.superseded, self.key_fields
+        field_set = self._field_set
+        for line, record in enumerate(records, self.records):
+            if not field_set.issuperset(record):
+                for name in record:
+                    if name not in field_set:
+                        field_set.add(name)
+                        self.fields[name] = None
+            key = record_key(record, key_fields)
+            if key is None:
+                continue
+            stamp = record.get(UPDATED_AT_FIELD)
+            seen = latest.get(key)
+            if seen is None:
+                latest[key] = (stamp, line)
+            elif _newer_or_same(stamp, seen[0]):
+                superseded.append(seen[1])
+                latest[key] = (stamp, line)
+            else:
+                superseded.append(line)
+        self.records += len(records)
+        self.pages += 1
+
+
+# -- extract --------------------------------------------------------------------------------------
+
+
+def _utc_now_text() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _client_for(settings: Settings) -> ApiClient:
+    return ApiClient(
+        settings.api_url,
+        settings.api_token,
+        max_retry_seconds=getattr(settings, "source_retry_seconds", 120.0),
+    )
+
+
+def _sweep_stale_spools(directory: Path) -> None:
+    cutoff = time.time() - STALE_SPOOL_SECONDS
+    for path in directory.glob("*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def extract(
+    settings: Settings, entity: str, day: date | str, client: ApiClient | None = None
+) -> Path:
+    """Fetch one window (a feed's local day, or a reference list's full snapshot) into a spool.
+
+    Returns the spool's path; its sidecar metadata is written last, so a spool without one is an
+    extract that did not finish. On any error the partial spool is removed and the error raised.
+    """
+    spec = entity_spec(entity)
+    day = _as_day(day)
+    key = settings.require_pii_key()  # refuse before any personal data is read
+    window_start, window_end = local_day_window(day)
+    directory = spool_dir(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    _sweep_stale_spools(directory)
+    spool = directory / f"{entity}-{day.isoformat()}-{uuid.uuid4().hex}.jsonl"
+    meta_path = spool_meta_path(spool)
+    own_client = client is None
+    api = _client_for(settings) if own_client else client
+    tracker = _WindowTracker(spec.key_fields)
+    extracted_at = _utc_now_text()
+    began = time.monotonic()
+    try:
+        pages: Iterable[list[dict[str, Any]]] = (
+            api.iter_pages(entity, window_start, window_end)
+            if spec.paged
+            else [api.get_reference(entity)]
+        )
+        with open(spool, "wb") as out:
+            for page in pages:
+                clean = [pii.pseudonymize(record, key) for record in page]
+                tracker.add_page(clean)
+                out.write(_encoder.encode_lines(clean))
+            out.flush()
+            os.fsync(out.fileno())
+        meta = {
+            "format": SPOOL_FORMAT,
+            "entity": entity,
+            "day": day.isoformat(),
+            "window_start": _isoformat_local(window_start),
+            "window_end": _isoformat_local(window_end),
+            "source_url": api.endpoint_url(entity),
+            "extracted_at": extracted_at,
+            "pages": tracker.pages,
+            "extracted": tracker.records,
+            "fields": list(tracker.fields),
+            "superseded": sorted(tracker.superseded),
+            "pseudonymization": pii.METHOD,
+        }
+        _write_json_atomically(meta_path, meta)
+    except BaseException:
+        for leftover in (spool, meta_path):
+            leftover.unlink(missing_ok=True)
+        raise
+    finally:
+        if own_client:
+            api.close()
+    log.info(
+        "extracted %s %s: %d records in %d pages (%d superseded) in %.1fs",
+        entity, day, tracker.records, tracker.pages, len(tracker.superseded),
+        time.monotonic() - began,
+    )
+    return spool
+
+
+# -- land -----------------------------------------------------------------------------------------
+
+
+class _HashingWriter:
+    """Passes bytes to a file while computing their SHA-256 (the checksum of the file as stored)."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.handle.write(data)
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, ensure_ascii=False, indent=1)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _copy_kept_lines(source, sink, superseded: set[int]) -> int:
+    """Copy the spool's lines except the superseded ones; returns the number of lines read."""
+    if not superseded:
+        lines = 0
+        while chunk := source.read(_COPY_CHUNK):
+            lines += chunk.count(b"\n")
+            sink.write(chunk)
+        return lines
+    buffer: list[bytes] = []
+    lines = 0
+    for number, line in enumerate(source):
+        lines += 1
+        if number not in superseded:
+            buffer.append(line)
+            if len(buffer) >= _LINES_PER_WRITE:
+                sink.write(b"".join(buffer))
+                buffer.clear()
+    if buffer:
+        sink.write(b"".join(buffer))
+    return lines
+
+
+def _write_data_file(spool: Path, target: Path, superseded: set[int], expected_lines: int) -> tuple[str, str]:
+    """Write the kept lines as gzip JSONL into `target`; returns (file name, sha256)."""
+    tmp = target / f".{DATA_PREFIX}{uuid.uuid4().hex}.tmp"
+    try:
+        with open(spool, "rb") as source, open(tmp, "wb") as raw:
+            hashing = _HashingWriter(raw)
+            # mtime=0 and no file name in the header: the same rows give the same bytes, hence the
+            # same name and checksum, so re-landing unchanged data is a no-op downstream.
+            with gzip.GzipFile(filename="", mode="wb", compresslevel=GZIP_LEVEL, fileobj=hashing, mtime=0) as gz:
+                lines = _copy_kept_lines(source, gz, superseded)
+            raw.flush()
+            os.fsync(raw.fileno())
+        if lines != expected_lines:
+            raise RuntimeError(
+                f"spool {spool.name} holds {lines} records but its metadata says {expected_lines}: "
+                "it was altered or truncated; extract the window again"
+            )
+        digest = hashing.digest.hexdigest()
+        name = f"{DATA_PREFIX}{digest[:16]}{DATA_SUFFIX}"
+        final = target / name
+        if final.exists():
+            tmp.unlink()  # same name = same bytes: the file is already there, and stays immutable
+        else:
+            os.replace(tmp, final)
+        return name, digest
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _remove_unlisted(target: Path, keep: set[str]) -> None:
+    for path in target.iterdir():
+        name = path.name
+        unlisted_data = name.startswith(DATA_PREFIX) and name.endswith(DATA_SUFFIX) and name not in keep
+        leftover_tmp = name.startswith(".") and name.endswith(".tmp")
+        if unlisted_data or leftover_tmp:
+            path.unlink(missing_ok=True)
+
+
+def _read_spool_meta(spool: Path) -> dict[str, Any]:
+    meta_path = spool_meta_path(spool)
+    if not spool.exists():
+        raise FileNotFoundError(f"spool {spool} does not exist (already landed, or never extracted)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RuntimeError(
+            f"spool {spool.name} has no metadata: its extract did not finish; extract the window again"
+        ) from None
+    if meta.get("format") != SPOOL_FORMAT:
+        raise RuntimeError(f"spool {spool.name} has unknown format {meta.get('format')!r}")
+    return meta
+
+
+def land(settings: Settings, spool_path: Path | str) -> Path:
+    """Commit an extracted spool as its window's landed data; returns the manifest's path."""
+    spool = Path(spool_path)
+    meta = _read_spool_meta(spool)
+    entity, day = meta["entity"], meta["day"]
+    target = window_dir(settings, entity, day)
+    target.mkdir(parents=True, exist_ok=True)
+    superseded = set(meta["superseded"])
+    rows = meta["extracted"] - len(superseded)
+    files: list[dict[str, Any]] = []
+    if meta["extracted"]:
+        name, digest = _write_data_file(spool, target, superseded, meta["extracted"])
+        files.append({"path": name, "rows": rows, "sha256": digest})
+    manifest = {
+        "entity": entity,
+        "day": day,
+        "window_start": meta["window_start"],
+        "window_end": meta["window_end"],
+        "source_url": meta["source_url"],
+        "extracted_at": meta["extracted_at"],
+        "pages": meta["pages"],
+        "extracted": meta["extracted"],
+        "duplicates": len(superseded),
+        "rows": rows,
+        "fields": meta["fields"],
+        "files": files,
+        "pseudonymization": meta["pseudonymization"],
+    }
+    path = target / MANIFEST_NAME
+    _write_json_atomically(path, manifest)  # the commit point
+    _remove_unlisted(target, {entry["path"] for entry in files})
+    spool.unlink(missing_ok=True)
+    spool_meta_path(spool).unlink(missing_ok=True)
+    log.info("landed %s %s: %d rows (%d duplicates) -> %s", entity, day, rows, len(superseded), path)
+    return path
+
+
+def land_window(
+    settings: Settings, entity: str, day: date | str, client: ApiClient | None = None
+) -> Path:
+    """Extract and land one window; returns the manifest's path."""
+    return land(settings, extract(settings, entity, day, client=client))

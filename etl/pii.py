@@ -1,0 +1,45 @@
+"""Pseudonymization of the personal data in source records (operations.md, "Warehouse layout").
+
+Applied to every record before anything is written: the applicant's name and phone are dropped,
+the ID number is replaced by a keyed hash so distinct applicants can still be counted without the
+number itself ever reaching disk. Pure functions; the key comes from `Settings.require_pii_key()`.
+"""
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+NAME_FIELD = "ChuHoSo"
+PHONE_FIELD = "SoDienThoai"
+ID_FIELD = "SoGiayToChuHoSo"
+ID_HASH_FIELD = "SoGiayToChuHoSoHash"
+DROPPED_FIELDS = (NAME_FIELD, PHONE_FIELD)
+METHOD = "hmac-sha256"
+
+
+def applicant_key(id_number: Any, key: bytes) -> str | None:
+    """Hex HMAC-SHA256 of the trimmed ID number; None when the ID is empty.
+
+    Trimming first makes `" 0790…"` and `"0790…"` the same applicant. A number sent as a JSON
+    integer hashes like its digits.
+    """
+    if id_number is None:
+        return None
+    text = id_number.strip() if isinstance(id_number, str) else str(id_number).strip()
+    if not text:
+        return None
+    return hmac.digest(key, text.encode("utf-8"), "sha256").hex()
+
+
+def pseudonymize(record: dict[str, Any], key: bytes) -> dict[str, Any]:
+    """A copy of `record` without personal data; every other field is left exactly as received.
+
+    `SoGiayToChuHoSo` becomes `SoGiayToChuHoSoHash` (null when empty); records without it (payments,
+    reference lists) gain no hash field.
+    """
+    clean = dict(record)
+    for name in DROPPED_FIELDS:
+        clean.pop(name, None)
+    if ID_FIELD in clean:
+        clean[ID_HASH_FIELD] = applicant_key(clean.pop(ID_FIELD), key)
+    return clean
