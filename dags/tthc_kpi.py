@@ -1,0 +1,62 @@
+"""
+### tthc_kpi — rebuild the KPI marts and publish the read-only warehouse
+
+Scheduled on the Asset `tthc_warehouse_core`, which every successful `tthc_nightly` load
+updates.
+
+1. `refresh_kpis` — recomputes `mart.kpi_value` for the periods pending in
+   `audit.kpi_dirty_period` only (`etl.kpi.refresh`), then clears them.
+2. `publish` — replaces `TTHC_PUBLISHED` atomically with a consistent copy (`etl.publish.publish`).
+
+Cheap under backfills: one run handles all the Asset events queued while it waited
+(`max_active_runs=1`), and it rebuilds only the periods still pending, so 90 backfilled nights
+cost a few KPI runs, not 90 full rebuilds. Both tasks write the warehouse and take the one-slot
+pool `tthc_warehouse`.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# The DAG folder is on sys.path, the repository root (the `etl` package) is not: add it, last,
+# so an installed `etl` would still win.
+_REPO_ROOT = str(Path(__file__).resolve().parent.parent)
+if _REPO_ROOT not in sys.path:
+    sys.path.append(_REPO_ROOT)
+
+import pendulum
+from airflow.sdk import Asset, dag, task
+
+from etl.orchestration import CORE_ASSET_NAME, CORE_ASSET_URI, WAREHOUSE_POOL
+
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+TTHC_CORE_ASSET = Asset(name=CORE_ASSET_NAME, uri=CORE_ASSET_URI)
+
+
+@dag(
+    dag_id="tthc_kpi",
+    schedule=[TTHC_CORE_ASSET],
+    start_date=pendulum.datetime(2023, 1, 1, tz=LOCAL_TZ),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "tthc-data", "retries": 1, "pool": WAREHOUSE_POOL},
+    tags=["tthc", "warehouse", "kpi"],
+    doc_md=__doc__,
+)
+def tthc_kpi():
+    @task
+    def refresh_kpis() -> None:
+        from etl import orchestration
+
+        orchestration.refresh_kpis()
+
+    @task
+    def publish() -> str:
+        from etl import orchestration
+
+        return orchestration.publish()
+
+    refresh_kpis() >> publish()
+
+
+tthc_kpi()

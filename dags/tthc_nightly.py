@@ -1,0 +1,100 @@
+"""
+### tthc_nightly — load yesterday's dossiers and payments into the TTHC warehouse
+
+Every day at 01:00 Asia/Ho_Chi_Minh this DAG loads the **previous local day**
+(`[day 00:00+07:00, day+1 00:00+07:00)`, the day of the run's `data_interval_start`) from the
+provincial TTHC export API:
+
+1. `extract_<entity>` — pages the API for dossiers, payments, agencies and procedures into the
+   spool, personal data pseudonymized (`etl.landing.extract`). Transient source faults retry with
+   exponential backoff; a permanent fault (wrong token, 4xx) fails at once.
+2. `land_<entity>` — commits each window to the landing zone (`etl.landing.land`).
+3. `validate` — standardizes and runs the Great Expectations suites (`etl.validation.validate`);
+   invalid records are quarantined, a blocking failure fails the run without retries.
+4. `load` — loads the star schema in one transaction (`etl.load.load`) and updates the Asset
+   `tthc_warehouse_core`, which schedules `tthc_kpi`.
+
+Source: the `tthc_api` connection (host = base URL, password = token), else `TTHC_API_URL` /
+`TTHC_API_TOKEN`. Warehouse writers share the one-slot pool `tthc_warehouse`.
+Backfill: `airflow backfill create --dag-id tthc_nightly --from-date … --to-date …`; every run is
+idempotent. Same functions as `python -m etl run`.
+"""
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+# The DAG folder is on sys.path, the repository root (the `etl` package) is not: add it, last,
+# so an installed `etl` would still win.
+_REPO_ROOT = str(Path(__file__).resolve().parent.parent)
+if _REPO_ROOT not in sys.path:
+    sys.path.append(_REPO_ROOT)
+
+import pendulum
+from airflow.sdk import Asset, dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+# Light module (stdlib + etl.config): the contract names shared with tthc_kpi.
+from etl.orchestration import CORE_ASSET_NAME, CORE_ASSET_URI, ENTITIES, WAREHOUSE_POOL
+
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+TTHC_CORE_ASSET = Asset(name=CORE_ASSET_NAME, uri=CORE_ASSET_URI)
+
+default_args = {
+    "owner": "tthc-data",
+    "retries": 0,
+}
+
+
+@dag(
+    dag_id="tthc_nightly",
+    schedule=CronDataIntervalTimetable("0 1 * * *", timezone=LOCAL_TZ),
+    start_date=pendulum.datetime(2023, 1, 1, tz=LOCAL_TZ),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args,
+    tags=["tthc", "warehouse", "nightly"],
+    doc_md=__doc__,
+)
+def tthc_nightly():
+    @task(
+        retries=4,
+        retry_delay=timedelta(minutes=2),
+        retry_exponential_backoff=2.0,
+        max_retry_delay=timedelta(minutes=30),
+    )
+    def extract(entity: str, data_interval_start=None) -> str:
+        from etl import orchestration
+
+        return orchestration.extract(entity, orchestration.local_day(data_interval_start))
+
+    @task
+    def land(spool: str) -> str:
+        from etl import orchestration
+
+        return orchestration.land(spool)
+
+    @task(retries=0)
+    def validate(manifests: list[str]) -> str:
+        from etl import orchestration
+
+        return orchestration.validate(list(manifests))
+
+    # Retried once: the only transient failure here is another process holding DuckDB's lock.
+    @task(pool=WAREHOUSE_POOL, outlets=[TTHC_CORE_ASSET], retries=1, retry_delay=timedelta(minutes=1))
+    def load(batch_dir: str) -> dict:
+        from etl import orchestration
+
+        return orchestration.load(batch_dir)
+
+    manifests = [
+        land.override(task_id=f"land_{entity}")(
+            extract.override(task_id=f"extract_{entity}")(entity)
+        )
+        for entity in ENTITIES
+    ]
+    load(validate(manifests))
+
+
+tthc_nightly()

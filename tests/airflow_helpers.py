@@ -1,0 +1,209 @@
+"""Helpers for the tests that run real Airflow: isolated AIRFLOW_HOMEs, CLI calls, dag.test() in
+a fresh interpreter, and process groups that are always stopped by PID.
+
+Airflow reads its configuration once, when `airflow` is first imported; running it in child
+processes with an explicit environment keeps every test's Airflow apart from the pytest process
+and from each other. Run as a script, this module is that child: `python airflow_helpers.py
+dag-test DAG_ID LOGICAL_DATE` runs `dag.test()` and prints the outcome as JSON on its last line.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DAGS_DIR = REPO_ROOT / "dags"
+BIN_DIR = Path(sys.executable).parent
+AIRFLOW = str(BIN_DIR / "airflow")
+WAREHOUSE_POOL = "tthc_warehouse"
+RESULT_MARK = "DAG_TEST_RESULT "
+
+
+def airflow_env(home: Path, **extra: str) -> dict[str, str]:
+    """A clean environment for an Airflow child process using `home` as AIRFLOW_HOME."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_", "TTHC_"))
+    }
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_FOLDER=str(DAGS_DIR),
+        AIRFLOW__CORE__UNIT_TEST_MODE="False",
+        AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
+        PYTHONPATH=str(REPO_ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+def settings_env(settings) -> dict[str, str]:
+    """Pipeline settings for the DAGs: the source via the `tthc_api` connection, the rest via TTHC_*."""
+    return {
+        "AIRFLOW_CONN_TTHC_API": json.dumps(
+            {"conn_type": "http", "host": settings.api_url, "password": settings.api_token}
+        ),
+        "TTHC_WAREHOUSE": str(settings.warehouse),
+        "TTHC_RAW_DIR": str(settings.raw_dir),
+        "TTHC_PUBLISHED": str(settings.published),
+        "TTHC_PII_KEY": settings.pii_key or "",
+    }
+
+
+def run_airflow(args: list[str], env: dict[str, str], timeout: float = 300) -> str:
+    """Run `airflow ARGS`; raise with its output when it fails. Returns stdout+stderr."""
+    done = subprocess.run(
+        [AIRFLOW, *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    output = done.stdout + done.stderr
+    if done.returncode != 0:
+        raise RuntimeError(f"airflow {' '.join(args)} exited {done.returncode}:\n{output[-4000:]}")
+    return output
+
+
+def prepare_metadata(env: dict[str, str]) -> None:
+    """Migrate the metadata DB and create the one-slot warehouse pool, as the demo and compose do."""
+    run_airflow(["db", "migrate"], env, timeout=600)
+    run_airflow(
+        ["pools", "set", WAREHOUSE_POOL, "1", "DuckDB warehouse: one writer at a time"], env
+    )
+
+
+@dataclass
+class DagTestResult:
+    state: str
+    tasks: dict[str, dict]
+    seconds: float
+    output: str
+
+    def task_state(self, task_id: str) -> str:
+        return self.tasks[task_id]["state"]
+
+
+def run_dag_test(
+    env: dict[str, str], dag_id: str, logical_date: str | None, timeout: float = 600
+) -> DagTestResult:
+    """`dag.test()` of DAG_ID in a fresh interpreter with `env`; its outcome and all its output."""
+    args = [sys.executable, __file__, "dag-test", dag_id, logical_date or "none"]
+    began = time.monotonic()
+    done = subprocess.run(args, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
+    seconds = time.monotonic() - began
+    output = done.stdout + done.stderr
+    marked = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
+    if done.returncode != 0 or not marked:
+        raise RuntimeError(f"dag.test({dag_id}) did not finish (rc {done.returncode}):\n{output[-6000:]}")
+    result = json.loads(marked[-1][len(RESULT_MARK):])
+    return DagTestResult(state=result["state"], tasks=result["tasks"], seconds=seconds, output=output)
+
+
+def _dag_test_main(dag_id: str, logical_date: str) -> int:
+    """Child side of `run_dag_test`: run the real dag.test() and report every task instance."""
+    from datetime import datetime
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    if bag.import_errors:
+        print(f"import errors: {bag.import_errors}", file=sys.stderr)
+        return 2
+    dag = bag.dags[dag_id]
+    when = None if logical_date == "none" else datetime.fromisoformat(logical_date)
+    dag_run = dag.test(logical_date=when) if when is not None else dag.test()
+
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        tis = session.query(TaskInstance).filter(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == dag_run.run_id
+        ).all()
+        tasks = {ti.task_id: {"state": str(ti.state), "try_number": ti.try_number} for ti in tis}
+    print(RESULT_MARK + json.dumps({"state": str(dag_run.state), "tasks": tasks}), flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------- long-running processes
+
+
+@dataclass
+class ProcessGroup:
+    """Processes started in their own sessions, each stopped by its process-group id."""
+
+    log_dir: Path
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log_file = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            args, env=env, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log_file.close()  # the child holds its own copy
+        self.processes[name] = process
+        return process
+
+    def log(self, name: str) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited {process.returncode}:\n{self.log(name)[-4000:]}")
+
+    def stop_all(self, timeout: float = 20) -> None:
+        # Airflow services fork workers (gunicorn/uvicorn, celery, task supervisors): signal the
+        # whole group each started, first politely, then for good.
+        for process in self.processes.values():
+            _signal_group(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for process in self.processes.values():
+            _signal_group(process.pid, signal.SIGKILL)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def wait_until(
+    predicate: Callable[[], object], timeout: float, what: str, interval: float = 2.0,
+    on_poll: Callable[[], None] | None = None,
+):
+    """Poll until `predicate()` is truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if on_poll:
+            on_poll()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "dag-test":
+        sys.exit(_dag_test_main(sys.argv[2], sys.argv[3]))
+    print(f"usage: {sys.argv[0]} dag-test DAG_ID LOGICAL_DATE|none", file=sys.stderr)
+    sys.exit(2)
