@@ -1,0 +1,258 @@
+"""The KPI marts: `mart.kpi_value` exactly as kpis.md defines it, its extra views, the scorecard.
+
+All the arithmetic is in `sql/marts/`: one file per KPI, each a SELECT of
+(period_type, period_start, agency_code, kpi_code, numerator, denominator) over the periods in the
+temp table `kpi_build_period`. This module only decides which periods to build and runs the files.
+
+Incremental and full rebuilds run the same SQL; they differ only in the periods requested, so
+any sequence of `rebuild_pending` calls gives what `rebuild_all` gives on the same data.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from etl.config import Settings
+from etl.warehouse import connect, open_warehouse, read_sql, transaction
+
+# kpis.md, table "KPIs", in its order: the scorecard lists them this way.
+KPI_FILES: dict[str, str] = {
+    "ONLINE_REMOTE_RATE": "marts/kpi_online_remote_rate.sql",
+    "ONLINE_RATE": "marts/kpi_online_rate.sql",
+    "POSTAL_RECEIPT_RATE": "marts/kpi_postal_receipt_rate.sql",
+    "DIGITIZED_RATE": "marts/kpi_digitized_rate.sql",
+    "DVCTT_COVERAGE": "marts/kpi_dvctt_coverage.sql",
+    "FEE_PROC_ONLINE_PAYABLE_RATE": "marts/kpi_fee_proc_online_payable_rate.sql",
+    "FEE_PROC_WITH_ONLINE_TX_RATE": "marts/kpi_fee_proc_with_online_tx_rate.sql",
+    "ONLINE_PAYMENT_TX_RATE": "marts/kpi_online_payment_tx_rate.sql",
+    "DOSSIER_ONLINE_PAYMENT_RATE": "marts/kpi_dossier_online_payment_rate.sql",
+    "ON_TIME_RATE": "marts/kpi_on_time_rate.sql",
+    "POSTAL_RETURN_RATE": "marts/kpi_postal_return_rate.sql",
+    "AVG_DAYS_ONLINE": "marts/kpi_avg_days_online.sql",
+    "AVG_DAYS_OFFLINE": "marts/kpi_avg_days_offline.sql",
+}
+
+# The extra views of kpis.md "Beyond the table", created (or replaced) on every rebuild so the
+# published copy always carries their current definition. Order matters: later ones read earlier.
+VIEW_FILES: tuple[str, ...] = (
+    "marts/views/agency_closure.sql",
+    "marts/views/kpi_wide_month.sql",
+    "marts/views/kpi_rollup.sql",
+    "marts/views/kpi_ranking.sql",
+    "marts/views/processing_time_working_days.sql",
+    "marts/views/kpi_restated.sql",
+    "marts/views/data_quality.sql",
+)
+
+# The views published as Parquet beside mart.kpi_value and mart.kpi_target.
+PUBLISHED_VIEWS: tuple[str, ...] = (
+    "kpi_wide_month",
+    "kpi_rollup",
+    "kpi_ranking",
+    "kpi_agency_score",
+    "processing_time_working_days",
+    "kpi_restated",
+)
+
+_TEMP_OBJECTS = (
+    ("VIEW", "kpi_catalogue_by_level"),
+    ("VIEW", "kpi_agency_on_day"),
+    ("VIEW", "kpi_catalogue"),
+    ("VIEW", "kpi_payment_success"),
+    ("VIEW", "kpi_returned"),
+    ("VIEW", "kpi_finished"),
+    ("VIEW", "kpi_received"),
+    ("TABLE", "kpi_result"),
+    ("TABLE", "kpi_build_period"),
+    ("TABLE", "kpi_requested_period"),
+    ("TABLE", "kpi_active_period"),
+)
+
+
+def _query(sql_file: str) -> str:
+    """A KPI file as an embeddable query (no trailing semicolon)."""
+    return read_sql(sql_file).strip().rstrip(";")
+
+
+def _rebuild(con: duckdb.DuckDBPyConnection, requested_periods_sql: str) -> int:
+    """Recompute mart.kpi_value for the requested periods; returns the rows written."""
+    con.execute(read_sql("marts/periods_active.sql"))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE kpi_requested_period AS {requested_periods_sql}")
+    con.execute(read_sql("marts/periods_build.sql"))
+    con.execute(read_sql("marts/events.sql"))
+    try:
+        for sql_file in KPI_FILES.values():
+            con.execute(f"INSERT INTO kpi_result BY NAME {_query(sql_file)}")
+        con.execute(read_sql("marts/replace_values.sql"))
+        written = con.execute("SELECT count(*) FROM kpi_result WHERE denominator > 0").fetchall()[0][0]
+        con.execute(read_sql("marts/refresh_targets.sql"))
+        ensure_views(con)
+    finally:
+        _drop_temp_objects(con)
+    return int(written)
+
+
+def _drop_temp_objects(con: duckdb.DuckDBPyConnection) -> None:
+    for kind, name in _TEMP_OBJECTS:
+        con.execute(f"DROP {kind} IF EXISTS temp.{name}")
+
+
+def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create or replace the extra mart views (kpis.md "Beyond the table")."""
+    for sql_file in VIEW_FILES:
+        con.execute(read_sql(sql_file))
+
+
+def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:
+    """Rebuild the periods in audit.kpi_dirty_period, then clear them.
+
+    Runs inside the caller's transaction, so the dirty marks and the rows they stand for commit
+    or roll back together. Returns the number of kpi_value rows written.
+    """
+    written = _rebuild(con, "SELECT DISTINCT period_type, period_start FROM audit.kpi_dirty_period")
+    con.execute("DELETE FROM audit.kpi_dirty_period")
+    return written
+
+
+def rebuild_all(con: duckdb.DuckDBPyConnection) -> int:
+    """Rebuild mart.kpi_value from scratch (every period); clears the dirty periods too."""
+    con.execute("DELETE FROM mart.kpi_value")
+    written = _rebuild(con, "SELECT period_type, period_start FROM kpi_active_period")
+    con.execute("DELETE FROM audit.kpi_dirty_period")
+    return written
+
+
+def refresh(settings: Settings, full: bool = False) -> int:
+    """Rebuild the pending periods (or all with `full`) in one transaction on the warehouse."""
+    with open_warehouse(settings.warehouse) as con, transaction(con):
+        return rebuild_all(con) if full else rebuild_pending(con)
+
+
+# --- scorecard ---------------------------------------------------------------------------------
+
+def _latest_period(con: duckdb.DuckDBPyConnection, period_type: str):
+    rows = con.execute(
+        "SELECT max(period_start) FROM mart.kpi_value WHERE period_type = ?", [period_type]
+    ).fetchall()
+    return rows[0][0]
+
+
+def _format_number(kpi_code: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if kpi_code.startswith("AVG_DAYS"):
+        return f"{value:.1f} d"
+    return f"{value * 100:.1f}%"
+
+
+def _format_met(met: bool | None) -> str:
+    return "—" if met is None else ("yes" if met else "NO")
+
+
+def _text_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(header, widths)).rstrip()]
+    lines.append("  ".join("-" * width for width in widths))
+    lines += ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def _city_table(con: duckdb.DuckDBPyConnection, period_type: str, period_start) -> str:
+    found = {
+        kpi_code: (value, target, met, numerator, denominator)
+        for kpi_code, value, target, met, numerator, denominator in con.execute(
+            """
+            SELECT kpi_code, value, target, met, numerator, denominator
+            FROM mart.kpi_value
+            WHERE period_type = ? AND period_start = ? AND agency_code = '*'
+            """,
+            [period_type, period_start],
+        ).fetchall()
+    }
+    rows = []
+    for kpi_code in KPI_FILES:
+        value, target, met, numerator, denominator = found.get(kpi_code, (None,) * 5)
+        basis = "" if denominator is None else (
+            f"{numerator:,.1f} / {denominator:,}" if kpi_code.startswith("AVG_DAYS")
+            else f"{int(numerator):,} / {denominator:,}"
+        )
+        rows.append([
+            kpi_code, _format_number(kpi_code, value), _format_number(kpi_code, target),
+            _format_met(met), basis,
+        ])
+    return _text_table(["KPI (all agencies)", "value", "target", "met", "numerator / denominator"], rows)
+
+
+def _agency_tables(con: duckdb.DuckDBPyConnection, period_type: str, period_start, top: int) -> str:
+    # Agencies are ordered by the share of their target KPIs met, then by how far above (or
+    # below) the targets they are on average: a single ranking that reads well at both ends.
+    ranked = con.execute(
+        """
+        SELECT
+            v.agency_code,
+            any_value(a.agency_name) AS agency_name,
+            count(*) FILTER (WHERE v.met) AS targets_met,
+            count(*) AS targets_measured,
+            avg(v.value - v.target) AS mean_gap
+        FROM mart.kpi_value AS v
+        LEFT JOIN core.dim_agency AS a USING (agency_code)
+        WHERE v.period_type = ? AND v.period_start = ? AND v.agency_code <> '*'
+          AND v.target IS NOT NULL
+        GROUP BY v.agency_code
+        ORDER BY targets_met / targets_measured DESC, mean_gap DESC, v.agency_code
+        """,
+        [period_type, period_start],
+    ).fetchall()
+    if not ranked:
+        return "(no agency has a KPI with a target in this period)"
+
+    def rows_of(chunk):
+        return [
+            [code, (name or "")[:40], f"{met}/{measured}", f"{gap * 100:+.1f} pts"]
+            for code, name, met, measured, gap in chunk
+        ]
+
+    header = ["agency", "name", "targets met", "mean gap to target"]
+    best = ranked[:top]
+    # Never list an agency twice when there are fewer than 2 × top of them.
+    worst = list(reversed(ranked[max(top, len(ranked) - top):]))
+    parts = [f"Best {len(best)} agencies on the target KPIs:", _text_table(header, rows_of(best))]
+    if worst:
+        parts += ["", f"Worst {len(worst)} agencies on the target KPIs:", _text_table(header, rows_of(worst))]
+    return "\n".join(parts)
+
+
+def scorecard(con: duckdb.DuckDBPyConnection, top: int = 5) -> str:
+    """A readable text scorecard of the latest month and the latest quarter."""
+    sections = []
+    for period_type in ("month", "quarter"):
+        period_start = _latest_period(con, period_type)
+        if period_start is None:
+            sections.append(f"No {period_type} has KPI values yet.")
+            continue
+        label = (
+            f"{period_start:%m/%Y}" if period_type == "month"
+            else f"Q{(period_start.month - 1) // 3 + 1}/{period_start.year}"
+        )
+        sections.append(
+            "\n".join([
+                f"=== {period_type.capitalize()} {label} (from {period_start}) ===",
+                _city_table(con, period_type, period_start),
+                "",
+                _agency_tables(con, period_type, period_start, top),
+            ])
+        )
+    return "\n\n".join(sections)
+
+
+def scorecard_from_file(path: Path | str, top: int = 5) -> str:
+    """The scorecard read from a warehouse file opened read-only (e.g. the published copy)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run `python -m etl run` first")
+    con = connect(path, read_only=True)
+    try:
+        return scorecard(con, top=top)
+    finally:
+        con.close()

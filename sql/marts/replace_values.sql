@@ -1,0 +1,23 @@
+-- Swap in the recomputed rows: every requested period loses its old rows (also a period that is
+-- no longer active), then gets the rows with a denominator > 0. value = numerator / denominator;
+-- target from mart.kpi_target; met = value >= target, null where there is no target.
+DELETE FROM mart.kpi_value AS v
+WHERE EXISTS (
+    SELECT 1 FROM kpi_requested_period AS r
+    WHERE r.period_type = v.period_type AND r.period_start = v.period_start
+);
+
+INSERT INTO mart.kpi_value BY NAME
+SELECT
+    r.period_type,
+    r.period_start,
+    r.agency_code,
+    r.kpi_code,
+    r.numerator,
+    r.denominator,
+    r.numerator / r.denominator AS value,
+    t.target,
+    r.numerator / r.denominator >= t.target AS met
+FROM kpi_result AS r
+LEFT JOIN mart.kpi_target AS t USING (kpi_code)
+WHERE r.denominator > 0;
