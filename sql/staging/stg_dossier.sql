@@ -69,7 +69,7 @@ SELECT
     stg_local_ts_ok(NgayCapNhat)                          AS NgayCapNhat_parses,
     -- Not validity rules of the contract: reported (warn), never quarantined.
     stg_is_blank(NopTuXa) OR stg_flag(NopTuXa) IS NOT NULL AS NopTuXa_valid,
-    stg_is_blank(HinhThucTra) OR stg_int_code(HinhThucTra) IN (0, 1) AS HinhThucTra_valid,
+    stg_is_blank(HinhThucTra) OR coalesce(stg_int_code(HinhThucTra) IN (0, 1), FALSE) AS HinhThucTra_valid,
     stg_is_blank(HoSoCoThanhPhanSoHoa) OR stg_flag(HoSoCoThanhPhanSoHoa) IS NOT NULL
                                                           AS HoSoCoThanhPhanSoHoa_valid
 FROM src_dossier;

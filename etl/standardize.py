@@ -1,0 +1,153 @@
+"""Standardization of landed windows in DuckDB (`sql/staging/*.sql`).
+
+Python only moves files and names tables; every value is parsed by the SQL macros of
+`sql/staging/macros.sql`, and `sql/staging/stg_<entity>.sql` is the one mapping from the
+source's Vietnamese field names to ours. The flow for one entity:
+
+    stage_entity(con, entity, files)   landed_<entity> → stg_<entity> (+ chk_<entity>, narrow)
+    ... GX validates chk_<entity>, failures go to row_failure ...
+    judge_entity(con, entity, failures) → table `staged` (is_valid, reasons, superseded)
+    write_staged_parquet(con, path)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import duckdb
+
+from etl.warehouse import read_sql
+
+ENTITIES = ("dossier", "payment", "agency", "procedure")
+
+# The staged parquet schema (docs/ARCHITECTURE.md "Staged batch"); the load engineer relies on
+# these names and order. Checked against the staging SQL by the tests.
+STAGED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "dossier": (
+        "dossier_id", "procedure_code", "agency_code", "channel_code", "remote_submission",
+        "applicant_type", "applicant_key", "submitted_at", "received_at", "due_at",
+        "finished_at", "returned_at", "updated_at", "status", "return_method", "has_digitized",
+    ),
+    "payment": (
+        "transaction_id", "dossier_id", "procedure_code", "agency_code", "amount_vnd",
+        "fee_type", "payment_method_code", "payment_portal", "status", "transacted_at",
+        "updated_at",
+    ),
+    "agency": (
+        "agency_code", "agency_name", "agency_level", "parent_code", "valid_from", "valid_to",
+        "successor_code",
+    ),
+    "procedure": (
+        "procedure_code", "valid_from", "valid_to", "procedure_name", "sector_code",
+        "sector_name", "agency_levels", "service_level", "has_fee", "online_payment",
+        "legal_days",
+    ),
+}
+STAGING_COLUMNS = ("record_key", "window_start", "is_valid", "reasons", "superseded", "record",
+                   "record_hash")
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """One landed data file and the local start of the window it belongs to."""
+
+    path: Path
+    window_start: datetime  # naive local wall time (Asia/Ho_Chi_Minh)
+
+
+def _require_entity(entity: str) -> str:
+    # Entity names become table names; only the four known ones ever reach SQL text.
+    if entity not in ENTITIES:
+        raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}")
+    return entity
+
+
+def load_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the parsing macros (stg_*) on this connection."""
+    con.execute(read_sql("staging/macros.sql"))
+
+
+def land_into_table(con: duckdb.DuckDBPyConnection, entity: str,
+                    files: Sequence[LandedFile]) -> None:
+    """landed_<entity>(row_id, window_start, file_path, record): one row per landed JSON line.
+
+    The JSON lines are kept verbatim as `record`; fields are extracted as text by the staging
+    SQL, so a JSON number 2 and a string "2" arrive alike.
+    """
+    entity = _require_entity(entity)
+    con.execute("CREATE OR REPLACE TEMP TABLE landed_file (file_path VARCHAR, window_start TIMESTAMP)")
+    if files:
+        con.executemany(
+            "INSERT INTO landed_file VALUES (?, ?)",
+            [(str(f.path), f.window_start) for f in files],
+        )
+        source = (
+            "SELECT j.json::VARCHAR AS record, j.filename AS file_path "
+            "FROM read_json_objects($paths, format = 'newline_delimited', filename = true) AS j"
+        )
+        params = {"paths": [str(f.path) for f in files]}
+    else:
+        source = "SELECT NULL::VARCHAR AS record, NULL::VARCHAR AS file_path WHERE false"
+        params = {}
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE landed_{entity} AS
+        SELECT row_number() OVER () AS row_id, w.window_start, w.file_path, j.record
+        FROM ({source}) AS j JOIN landed_file AS w USING (file_path)
+        """,
+        params,
+    )
+
+
+def landed_row_counts(con: duckdb.DuckDBPyConnection, entity: str) -> dict[str, int]:
+    """Rows actually read per landed file (to compare with the manifest)."""
+    entity = _require_entity(entity)
+    rows = con.execute(
+        f"SELECT file_path, count(*) FROM landed_{entity} GROUP BY file_path"
+    ).fetchall()
+    return {path: count for path, count in rows}
+
+
+def stage_entity(con: duckdb.DuckDBPyConnection, entity: str,
+                 files: Sequence[LandedFile]) -> None:
+    """Read the landed files of one entity and standardize them: stg_<entity> and chk_<entity>."""
+    land_into_table(con, entity, files)
+    con.execute(read_sql(f"staging/stg_{_require_entity(entity)}.sql"))
+
+
+def check_frame_query(entity: str) -> str:
+    """The narrow frame GX validates (row_id, window_start, record_key, one boolean per rule)."""
+    return f"SELECT * FROM chk_{_require_entity(entity)} ORDER BY row_id"
+
+
+def judge_entity(con: duckdb.DuckDBPyConnection, entity: str,
+                 failures: Iterable[tuple[int, str, int]]) -> None:
+    """Build table `staged` for one entity from its failed checks (row_id, reason, ordinal)."""
+    entity = _require_entity(entity)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE row_failure (row_id BIGINT, reason VARCHAR, ordinal INTEGER)"
+    )
+    failures = list(failures)
+    if failures:
+        # Failures are few (invalid records); the facts themselves never pass through Python.
+        con.executemany("INSERT INTO row_failure VALUES (?, ?, ?)", failures)
+    con.execute("SET VARIABLE stg_table = ?", [f"stg_{entity}"])
+    con.execute(read_sql("staging/finalize.sql"))
+
+
+def write_staged_parquet(con: duckdb.DuckDBPyConnection, entity: str, path: Path) -> int:
+    """Write table `staged` as the entity's parquet (exact staged schema); returns its rows."""
+    columns = ", ".join(STAGED_COLUMNS[_require_entity(entity)] + STAGING_COLUMNS)
+    # Ordered by content, not by read order, so identical input gives an identical file.
+    con.execute(
+        f"COPY (SELECT {columns} FROM staged "
+        f"ORDER BY window_start, record_key NULLS LAST, record_hash) "
+        f"TO '{_sql_path(path)}' (FORMAT parquet, COMPRESSION zstd)"
+    )
+    return con.execute("SELECT count(*) FROM staged").fetchall()[0][0]
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
