@@ -1,0 +1,107 @@
+"""Publishing: the read-only copy BI tools open (TTHC_PUBLISHED) and the marts as Parquet.
+
+Readers in other processes must never wait on the writer's lock nor see a half-finished load
+(operations.md). So readers never touch the warehouse file: after a run the warehouse is
+checkpointed (everything committed is in the main file, the WAL is empty), copied byte for byte to a
+temp file beside the target, fsynced, and swapped in with os.replace. A reader that opened the old
+copy keeps reading the old inode; every new reader gets the complete new one.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from etl.config import Settings
+from etl.warehouse import connect, open_warehouse, transaction
+
+log = logging.getLogger(__name__)
+
+# The published Parquet files: the contract tables first, then the extra views.
+PARQUET_TABLES: tuple[str, ...] = ("kpi_value", "kpi_target")
+
+
+def publish(settings: Settings) -> Path:
+    """Replace TTHC_PUBLISHED atomically with a consistent copy of the warehouse; write the marts
+    as Parquet under `settings.published_parquet_dir`. Returns the published path.
+
+    Call it after the run's transaction committed and with no open writer transaction: the
+    pipeline is the warehouse's only writer, so the checkpointed file cannot change while copied.
+    """
+    from etl import kpi
+
+    if not Path(settings.warehouse).exists():
+        raise FileNotFoundError(f"no warehouse at {settings.warehouse}: nothing to publish")
+    target = Path(settings.published)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    parquet_dir = settings.published_parquet_dir
+    parquet_dir.mkdir(parents=True, exist_ok=True)
+
+    _checkpoint(settings.warehouse)
+    token = uuid.uuid4().hex[:12]
+    staged_db = target.parent / f".{target.name}.{token}.tmp"
+    staged_parquet: dict[Path, Path] = {}
+    try:
+        _copy_durably(Path(settings.warehouse), staged_db)
+        # The Parquet files come from the staged copy itself, so they match the published file.
+        for name in PARQUET_TABLES + kpi.PUBLISHED_VIEWS:
+            final = parquet_dir / f"{name}.parquet"
+            staged_parquet[final] = parquet_dir / f".{name}.{token}.parquet.tmp"
+        _export_parquet(staged_db, staged_parquet)
+        os.replace(staged_db, target)
+        _fsync_dir(target.parent)
+        for final, staged in staged_parquet.items():
+            os.replace(staged, final)
+        _fsync_dir(parquet_dir)
+    finally:
+        for leftover in [staged_db, *staged_parquet.values()]:
+            leftover.unlink(missing_ok=True)
+    log.info("published %s and %d Parquet marts", target, len(staged_parquet))
+    return target
+
+
+def _checkpoint(warehouse: Path) -> None:
+    """Make the main file hold every committed change, with the mart views current."""
+    from etl import kpi
+
+    with open_warehouse(warehouse) as con:
+        with transaction(con):
+            kpi.ensure_views(con)
+        con.execute("CHECKPOINT")
+    wal = Path(f"{warehouse}.wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        # Another connection in this process still holds uncommitted or unflushed work.
+        raise RuntimeError(
+            f"cannot publish: {wal} is not empty after CHECKPOINT; close the writer connection first"
+        )
+
+
+def _copy_durably(source: Path, destination: Path) -> None:
+    with open(source, "rb") as reader, open(destination, "wb") as writer:
+        shutil.copyfileobj(reader, writer, length=16 * 1024 * 1024)
+        writer.flush()
+        os.fsync(writer.fileno())
+
+
+def _export_parquet(database: Path, destinations: dict[Path, Path]) -> None:
+    con = connect(database, read_only=True)
+    try:
+        for final, staged in destinations.items():
+            name = final.name.removesuffix(".parquet")
+            con.execute(f"COPY (SELECT * FROM mart.{name}) TO '{staged.as_posix()}' (FORMAT parquet)")
+    finally:
+        con.close()
+    for staged in destinations.values():
+        with open(staged, "rb") as handle:
+            os.fsync(handle.fileno())
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable: the directory entry itself must reach the disk."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
