@@ -167,7 +167,7 @@ def record_key(record: dict[str, Any], key_fields: tuple[str, ...]) -> str | tup
     return None if None in parts else parts
 
 
-class _WindowTracker:
+class WindowTracker:
     """What extract must remember about a window: counts, field names, and which lines lost to a
     later state of their key. Holds one small tuple per key, never the records."""
 
@@ -249,7 +249,7 @@ def extract(
     meta_path = spool_meta_path(spool)
     own_client = client is None
     api = _client_for(settings) if own_client else client
-    tracker = _WindowTracker(spec.key_fields)
+    tracker = WindowTracker(spec.key_fields)
     extracted_at = _utc_now_text()
     began = time.monotonic()
     try:
