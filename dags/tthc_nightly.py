@@ -21,6 +21,7 @@ idempotent. Same functions as `python -m etl run`.
 """
 from __future__ import annotations
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -41,6 +42,11 @@ from etl.orchestration import CORE_ASSET_NAME, CORE_ASSET_URI, ENTITIES, WAREHOU
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
 TTHC_CORE_ASSET = Asset(name=CORE_ASSET_NAME, uri=CORE_ASSET_URI)
 
+# First delay between extract retries (doubling each time, capped); tests and impatient
+# operators shorten it. The source client has already retried for TTHC_SOURCE_MAX_RETRY_SECONDS
+# before a task attempt fails, so the default is minutes, not seconds.
+EXTRACT_RETRY_DELAY = timedelta(seconds=float(os.environ.get("TTHC_EXTRACT_RETRY_DELAY_SECONDS") or 120))
+
 default_args = {
     "owner": "tthc-data",
     "retries": 0,
@@ -60,7 +66,7 @@ default_args = {
 def tthc_nightly():
     @task(
         retries=4,
-        retry_delay=timedelta(minutes=2),
+        retry_delay=EXTRACT_RETRY_DELAY,
         retry_exponential_backoff=2.0,
         max_retry_delay=timedelta(minutes=30),
     )

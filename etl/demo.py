@@ -1,0 +1,217 @@
+"""`make demo`: the whole system on one machine, with no setup beyond the venv.
+
+1. An embedded Airflow: AIRFLOW_HOME=<repo>/.airflow (SQLite metadata DB, git-ignored), the DAG
+   folder <repo>/dags, no example DAGs, the one-slot `tthc_warehouse` pool.
+2. The emulator of the provincial export API (`python -m etl emulator`, default options) in the
+   background; the public demo pseudonymization key (TTHC_DEMO=1).
+3. History with `python -m etl run` over the emulator's range except its last three days, then
+   those three nights through Airflow itself (`airflow dags test tthc_nightly`), then the KPI DAG.
+4. The KPI scorecard from the published copy, and how to open the Airflow UI on this set-up.
+
+Every child runs with an explicit environment; the emulator is stopped by its PID whatever
+happens. Exit code 0 on success, 1 with one clear line otherwise.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, datetime, time as clock, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from etl.config import DEMO_TOKEN, LOCAL_TZ
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+AIRFLOW_HOME = REPO_ROOT / ".airflow"
+BIN_DIR = Path(sys.executable).parent
+AIRFLOW = str(BIN_DIR / "airflow")
+NIGHTLY_DAYS = 3
+EMULATOR_READY_SECONDS = 300
+WAREHOUSE_POOL = ("tthc_warehouse", "1", "DuckDB warehouse: one writer at a time")
+
+
+class DemoError(RuntimeError):
+    """A demo step failed; the message says which and where its log is."""
+
+
+def emulator_defaults() -> tuple[int, date, date]:
+    """Port and [start, end) of the emulator's default history, from its own CLI defaults."""
+    from etl.cli import build_parser
+
+    args = build_parser().parse_args(["emulator"])
+    return int(args.port), date.fromisoformat(str(args.start)), date.fromisoformat(str(args.end))
+
+
+def nightly_logical_date(day: date) -> datetime:
+    """The logical date whose inferred data interval starts at 01:00 local on `day`."""
+    return datetime.combine(day + timedelta(days=1), clock(1, 0), tzinfo=ZoneInfo(LOCAL_TZ))
+
+
+def split_history(start: date, end: date, nightly_days: int = NIGHTLY_DAYS) -> tuple[date, list[date]]:
+    """(end of the bulk `etl run`, the days left for the nightly DAG)."""
+    if (end - start).days <= nightly_days:
+        raise DemoError(f"the emulator's range [{start}, {end}) is too short for the demo")
+    cut = end - timedelta(days=nightly_days)
+    return cut, [cut + timedelta(days=i) for i in range(nightly_days)]
+
+
+def demo_env(api_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
+    env.update(
+        AIRFLOW_HOME=str(AIRFLOW_HOME),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_FOLDER=str(REPO_ROOT / "dags"),
+        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
+        AIRFLOW_CONN_TTHC_API=json.dumps(
+            {"conn_type": "http", "host": api_url, "password": DEMO_TOKEN}
+        ),
+        PYTHONPATH=str(REPO_ROOT),
+        TTHC_DEMO="1",
+        TTHC_API_URL=api_url,
+        TTHC_API_TOKEN=DEMO_TOKEN,
+    )
+    for name, relative in (
+        ("TTHC_WAREHOUSE", "warehouse/tthc.duckdb"),
+        ("TTHC_RAW_DIR", "warehouse/raw"),
+        ("TTHC_PUBLISHED", "warehouse/published/tthc.duckdb"),
+    ):
+        env.setdefault(name, str(REPO_ROOT / relative))
+    return env
+
+
+def ui_command(env: dict[str, str]) -> str:
+    names = (
+        "AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__LOAD_EXAMPLES",
+        "PYTHONPATH", "TTHC_DEMO",
+    )
+    assignments = " ".join(f"{n}={shlex.quote(env[n])}" for n in names)
+    return f"{assignments} {shlex.quote(AIRFLOW)} standalone"
+
+
+# ---------------------------------------------------------------- steps
+
+
+class Steps:
+    def __init__(self) -> None:
+        self.began = time.monotonic()
+        self.log_dir = AIRFLOW_HOME / "demo-logs"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+
+    def say(self, message: str) -> None:
+        print(f"[demo {time.monotonic() - self.began:6.1f}s] {message}", flush=True)
+
+    def run(self, name: str, args: list[str], env: dict[str, str], *, show: bool = False) -> None:
+        """Run a child to completion; its output goes to the terminal (`show`) or a log file."""
+        self.say(name)
+        log_path = self.log_dir / f"{name.split()[0]}.log"
+        if show:
+            done = subprocess.run(args, env=env, cwd=REPO_ROOT)
+        else:
+            with open(log_path, "a") as log_file:
+                done = subprocess.run(args, env=env, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+        if done.returncode != 0:
+            where = "" if show else f"; see {log_path}"
+            raise DemoError(f"{name} failed (exit {done.returncode}){where}")
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def start_emulator(steps: Steps, env: dict[str, str], port: int) -> tuple[subprocess.Popen, str]:
+    if _port_in_use(port):
+        raise DemoError(f"port {port} is already in use: stop whatever listens there (another emulator?)")
+    url = f"http://127.0.0.1:{port}"
+    steps.say(f"starting the emulator on {url}")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "etl", "emulator", "--port", str(port)],
+        env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def drain() -> None:  # read forever so the emulator never blocks on a full pipe
+        for line in process.stdout:
+            if not ready.is_set():
+                lines.append(line)
+                if url in line:
+                    ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.monotonic() + EMULATOR_READY_SECONDS
+    while not ready.wait(0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop(process)
+            raise DemoError(f"the emulator did not start: {''.join(lines)[-1500:].strip()}")
+    return process, url
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def run_demo() -> None:
+    steps = Steps()
+    port, first_day, end = emulator_defaults()
+    cut, nightly_days = split_history(first_day, end)
+    env = demo_env(f"http://127.0.0.1:{port}")
+
+    steps.run("airflow db migrate", [AIRFLOW, "db", "migrate"], env)
+    steps.run("airflow pools set", [AIRFLOW, "pools", "set", *WAREHOUSE_POOL], env)
+
+    emulator, _ = start_emulator(steps, env, port)
+    try:
+        steps.run(
+            f"etl run --start {first_day} --end {cut} (history)",
+            [sys.executable, "-m", "etl", "run", "--start", str(first_day), "--end", str(cut)],
+            env, show=True,
+        )
+        for day in nightly_days:
+            steps.run(
+                f"tthc_nightly for {day} (airflow dags test)",
+                [AIRFLOW, "dags", "test", "tthc_nightly", nightly_logical_date(day).isoformat()],
+                env,
+            )
+        steps.run("tthc_kpi (airflow dags test)", [AIRFLOW, "dags", "test", "tthc_kpi"], env)
+    finally:
+        stop(emulator)
+        steps.say(f"emulator (pid {emulator.pid}) stopped")
+
+    steps.run("etl scorecard", [sys.executable, "-m", "etl", "scorecard"], env, show=True)
+    steps.say(f"done in {time.monotonic() - steps.began:.0f}s; Airflow logs in {steps.log_dir}")
+    print(
+        "\nOpen the Airflow UI on this set-up (user admin; the password is printed at start-up):\n"
+        f"  {ui_command(env)}\n"
+        "then browse http://localhost:8080 — DAGs tthc_nightly and tthc_kpi, with these runs.\n"
+        "Re-start the emulator first (python -m etl emulator) to trigger new runs from the UI."
+    )
+
+
+def main() -> int:
+    try:
+        run_demo()
+    except DemoError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("demo: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
