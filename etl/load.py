@@ -1,0 +1,254 @@
+"""Load a staged batch into the star schema (docs/ARCHITECTURE.md "Load").
+
+The work is set-based SQL in `sql/load/*.sql`, run in order on the caller's connection; this
+module only reads the batch's small JSON files, points the SQL at the parquet files and reports.
+`load_batch` never begins or ends a transaction: the pipeline wraps the load and the KPI rebuild
+in one, so a failure (or a kill) leaves the warehouse as it was.
+
+Re-loading a batch leaves every table as it was after the first load: audit rows are keyed by
+the batch's run_id, facts are upserted only by an equal or newer state, dimensions are written
+only when they differ, and nothing records the wall clock.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from etl import warehouse
+from etl.config import Settings
+
+log = logging.getLogger(__name__)
+
+ENTITIES = ("dossier", "payment", "agency", "procedure")
+LOCAL_TIMEZONE = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh, no DST since 1975
+
+# Run in this order; stage_<entity>.sql is run per parquet file between the first two.
+PREPARE_SQL = "load/010_stage_tables.sql"
+STEP_SQL = (
+    "load/020_check_batch.sql",
+    "load/030_audit.sql",
+    "load/040_dimensions.sql",
+    "load/050_facts.sql",
+    "load/060_dirty_periods.sql",
+)
+CLEANUP_SQL = "load/090_cleanup.sql"
+
+VALIDATION_COLUMNS = (
+    "entity", "expectation", "column_name", "blocking", "success",
+    "element_count", "unexpected_count", "reason",
+)
+
+
+class LoadError(RuntimeError):
+    """The staged batch cannot be loaded as it is; the message says what is wrong with it."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    run_id: str
+    loaded: dict[str, int] = field(default_factory=dict)       # valid and latest in the batch
+    quarantined: dict[str, int] = field(default_factory=dict)  # invalid rows
+    duplicates: dict[str, int] = field(default_factory=dict)   # manifest duplicates + superseded
+    applied: dict[str, int] = field(default_factory=dict)      # fact rows inserted or updated
+    dirty_periods: int = 0                                     # distinct periods marked dirty
+    reference_changed: bool = False                            # an agency/procedure row changed
+
+
+# ---------------------------------------------------------------------------------------------
+# The batch's JSON files
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LoadError(f"staged batch {path.parent} is incomplete: {path.name} is missing") from None
+    except json.JSONDecodeError as exc:
+        raise LoadError(f"{path} is not valid JSON: {exc}") from None
+
+
+def read_run_id(batch_dir: Path) -> str:
+    batch = _read_json(batch_dir / "batch.json")
+    run_id = batch.get("run_id") if isinstance(batch, dict) else None
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise LoadError(f"{batch_dir / 'batch.json'} has no run_id")
+    return run_id
+
+
+def local_timestamp(text: str) -> datetime:
+    """An ISO 8601 instant as local (UTC+7) wall time without zone, as the warehouse stores it."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise LoadError(f"windows.json: not an ISO 8601 timestamp: {text!r}") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(LOCAL_TIMEZONE).replace(tzinfo=None)
+    return moment
+
+
+def _window_entries(document: Any) -> list[dict]:
+    """windows.json as a list of windows each naming its entity.
+
+    Accepts a list of windows (each with "entity"), or an object keyed by entity whose values
+    are lists of windows, or such an object under "windows".
+    """
+    if isinstance(document, dict) and "windows" in document:
+        document = document["windows"]
+    if isinstance(document, list):
+        return document
+    if isinstance(document, dict):
+        return [dict(window, entity=entity) for entity, windows in document.items() for window in windows]
+    raise LoadError("windows.json: expected a list of windows or an object keyed by entity")
+
+
+def read_windows(batch_dir: Path) -> list[tuple[str, datetime, datetime, int, int]]:
+    """(entity, window_start, window_end, extracted, duplicates) of every landed window."""
+    rows = []
+    for window in _window_entries(_read_json(batch_dir / "windows.json")):
+        try:
+            entity = window["entity"]
+            row = (
+                entity,
+                local_timestamp(window["window_start"]),
+                local_timestamp(window["window_end"]),
+                int(window["extracted"]),
+                int(window.get("duplicates") or 0),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LoadError(f"windows.json: malformed window {window!r}: {exc}") from None
+        if entity not in ENTITIES:
+            raise LoadError(f"windows.json: unknown entity {entity!r}")
+        rows.append(row)
+    return rows
+
+
+def read_validation_results(batch_dir: Path) -> list[tuple]:
+    path = batch_dir / "validation.json"
+    if not path.exists():
+        return []
+    document = _read_json(path)
+    if isinstance(document, dict):
+        document = document.get("results", [])
+    if not isinstance(document, list):
+        raise LoadError(f"{path}: expected a list of validation results")
+    rows = []
+    for result in document:
+        if not isinstance(result, dict) or not result.get("entity") or not result.get("expectation"):
+            raise LoadError(f"{path}: a result without entity or expectation: {result!r}")
+        rows.append(tuple(result.get(column) for column in VALIDATION_COLUMNS))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the SQL
+
+
+def _run_sql(con: duckdb.DuckDBPyConnection, relative: str) -> None:
+    try:
+        con.execute(warehouse.read_sql(relative)).fetchall()
+    except duckdb.InvalidInputException as exc:
+        # error() in the checks: the message is already the explanation.
+        raise LoadError(str(exc).removeprefix("Invalid Input Error: ")) from None
+
+
+def _set_variable(con: duckdb.DuckDBPyConnection, name: str, value: str) -> None:
+    con.execute(f"SET VARIABLE {name} = ?", [value]).fetchall()
+
+
+def _stage(con: duckdb.DuckDBPyConnection, batch_dir: Path, windows: list[tuple]) -> None:
+    """Fill the typed work tables from the batch's files."""
+    if windows:
+        con.executemany("INSERT INTO load_window VALUES (?, ?, ?, ?, ?)", windows)
+    results = read_validation_results(batch_dir)
+    if results:
+        con.executemany(
+            f"INSERT INTO load_validation ({', '.join(VALIDATION_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in VALIDATION_COLUMNS)})",
+            results,
+        )
+    entities_with_windows = {window[0] for window in windows}
+    for entity in ENTITIES:
+        path = batch_dir / f"{entity}.parquet"
+        if not path.exists():
+            if entity in entities_with_windows:
+                raise LoadError(
+                    f"staged batch {batch_dir} is incomplete: {path.name} is missing "
+                    f"but windows.json lists {entity} windows"
+                )
+            continue
+        _set_variable(con, "load_file", path.as_posix())
+        try:
+            con.execute(warehouse.read_sql(f"load/stage_{entity}.sql")).fetchall()
+        except duckdb.Error as exc:
+            raise LoadError(f"{path} does not have the staged {entity} columns: {exc}") from None
+
+
+def _counts_by_entity(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    rows = con.execute(
+        "SELECT entity, sum(loaded), sum(quarantined), sum(duplicates) FROM load_count GROUP BY entity"
+    ).fetchall()
+    return {
+        "loaded": {entity: int(loaded) for entity, loaded, _, _ in rows},
+        "quarantined": {entity: int(quarantined) for entity, _, quarantined, _ in rows},
+        "duplicates": {entity: int(duplicates) for entity, _, _, duplicates in rows},
+    }
+
+
+def load_batch(con: duckdb.DuckDBPyConnection, batch_dir: Path | str) -> LoadResult:
+    """Load one staged batch on `con`, inside the caller's transaction."""
+    batch_dir = Path(batch_dir)
+    if not batch_dir.is_dir():
+        raise LoadError(f"staged batch {batch_dir} does not exist")
+    run_id = read_run_id(batch_dir)
+    windows = read_windows(batch_dir)
+
+    _set_variable(con, "load_run_id", run_id)
+    _set_variable(con, "load_batch_dir", batch_dir.as_posix())
+    _run_sql(con, PREPARE_SQL)
+    try:
+        _stage(con, batch_dir, windows)
+        for step in STEP_SQL:
+            _run_sql(con, step)
+        counts = _counts_by_entity(con)
+        (dossiers, payments, dirty, changed), = con.execute(
+            "SELECT (SELECT count(*) FROM load_dossier_applied), "
+            "(SELECT count(*) FROM load_payment_applied), "
+            "(SELECT count(*) FROM load_dirty_period), "
+            "(SELECT count(*) FROM load_agency_changed) + (SELECT count(*) FROM load_procedure_changed)"
+        ).fetchall()
+    finally:
+        # After a failed statement DuckDB refuses everything until ROLLBACK: leave that to the
+        # caller's transaction (temp objects die with it or with the connection).
+        try:
+            _run_sql(con, CLEANUP_SQL)
+        except duckdb.Error:
+            pass
+    result = LoadResult(
+        run_id=run_id,
+        loaded=counts["loaded"],
+        quarantined=counts["quarantined"],
+        duplicates=counts["duplicates"],
+        applied={"dossier": int(dossiers), "payment": int(payments)},
+        dirty_periods=int(dirty),
+        reference_changed=changed > 0,
+    )
+    log.info(
+        "loaded batch %s: loaded %s, quarantined %s, duplicates %s, facts written %s, "
+        "%d KPI period(s) marked dirty%s",
+        run_id, result.loaded, result.quarantined, result.duplicates, result.applied,
+        result.dirty_periods, ", reference lists changed" if result.reference_changed else "",
+    )
+    return result
+
+
+def load(settings: Settings, batch_dir: Path | str) -> LoadResult:
+    """Open the warehouse and load one staged batch in its own transaction."""
+    with warehouse.open_warehouse(settings.warehouse) as con:
+        with warehouse.transaction(con):
+            return load_batch(con, batch_dir)

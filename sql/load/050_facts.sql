@@ -1,0 +1,117 @@
+-- Facts: upsert the batch's latest valid state of each dossier and transaction, but never over
+-- a newer stored state (updated_at = NgayCapNhat): a replayed older extract changes nothing.
+-- Invalid states never reach the facts (they are in audit.quarantine), so a fact keeps its last
+-- valid state when a later state is broken.
+--
+-- procedure_sk: the version of procedure_code valid on the local received date (dossier) or
+-- transaction date (payment) — the latest valid_from on or before that date, if its valid_to
+-- has not passed; null when the date is null or no version covers it. A code the catalogue has
+-- never listed resolves to its inferred member until its versions arrive (then re-resolved).
+
+-- Incoming states that win over the stored one (or are new); they and the states they replace
+-- are what this load touches.
+CREATE OR REPLACE TEMP TABLE load_dossier_applied AS
+SELECT s.dossier_id, s.procedure_code, s.agency_code, s.channel_code, s.remote_submission,
+       s.applicant_type, s.applicant_key, s.submitted_at, s.received_at, s.due_at,
+       s.finished_at, s.returned_at, s.status, s.return_method, s.has_digitized, s.updated_at
+FROM load_dossier AS s
+LEFT JOIN core.fact_dossier AS f ON f.dossier_id = s.dossier_id
+WHERE s.is_valid AND NOT s.superseded
+  AND (f.dossier_id IS NULL OR s.updated_at >= f.updated_at);
+
+CREATE OR REPLACE TEMP TABLE load_dossier_replaced AS
+SELECT f.dossier_id, f.received_at, f.finished_at, f.returned_at
+FROM core.fact_dossier AS f
+SEMI JOIN load_dossier_applied AS a ON a.dossier_id = f.dossier_id;
+
+INSERT INTO core.fact_dossier BY NAME
+SELECT a.*,
+       CASE WHEN p.valid_to IS NULL OR CAST(a.received_at AS DATE) <= p.valid_to
+            THEN p.procedure_sk END                         AS procedure_sk,
+       ag.agency_sk,
+       load_date_key(a.received_at)                          AS received_date_key,
+       load_date_key(a.finished_at)                          AS finished_date_key,
+       load_date_key(a.returned_at)                          AS returned_date_key,
+       getvariable('load_run_id')                            AS run_id
+FROM load_dossier_applied AS a
+JOIN core.dim_agency AS ag ON ag.agency_code = a.agency_code
+ASOF LEFT JOIN core.dim_procedure AS p
+  ON p.procedure_code = a.procedure_code AND CAST(a.received_at AS DATE) >= p.valid_from
+ON CONFLICT (dossier_id) DO UPDATE SET
+    procedure_code = excluded.procedure_code, procedure_sk = excluded.procedure_sk,
+    agency_code = excluded.agency_code, agency_sk = excluded.agency_sk,
+    channel_code = excluded.channel_code, remote_submission = excluded.remote_submission,
+    applicant_type = excluded.applicant_type, applicant_key = excluded.applicant_key,
+    submitted_at = excluded.submitted_at, received_at = excluded.received_at,
+    due_at = excluded.due_at, finished_at = excluded.finished_at,
+    returned_at = excluded.returned_at, received_date_key = excluded.received_date_key,
+    finished_date_key = excluded.finished_date_key, returned_date_key = excluded.returned_date_key,
+    status = excluded.status, return_method = excluded.return_method,
+    has_digitized = excluded.has_digitized, updated_at = excluded.updated_at,
+    run_id = excluded.run_id
+WHERE excluded.updated_at >= fact_dossier.updated_at;
+
+CREATE OR REPLACE TEMP TABLE load_payment_applied AS
+SELECT s.transaction_id, s.dossier_id, s.procedure_code, s.agency_code, s.amount_vnd, s.fee_type,
+       s.payment_method_code, s.payment_portal, s.status, s.transacted_at, s.updated_at
+FROM load_payment AS s
+LEFT JOIN core.fact_payment AS f ON f.transaction_id = s.transaction_id
+WHERE s.is_valid AND NOT s.superseded
+  AND (f.transaction_id IS NULL OR s.updated_at >= f.updated_at);
+
+CREATE OR REPLACE TEMP TABLE load_payment_replaced AS
+SELECT f.transaction_id, f.dossier_id, f.transacted_at
+FROM core.fact_payment AS f
+SEMI JOIN load_payment_applied AS a ON a.transaction_id = f.transaction_id;
+
+INSERT INTO core.fact_payment BY NAME
+SELECT a.*,
+       CASE WHEN p.valid_to IS NULL OR CAST(a.transacted_at AS DATE) <= p.valid_to
+            THEN p.procedure_sk END                         AS procedure_sk,
+       ag.agency_sk,
+       load_date_key(a.transacted_at)                        AS transacted_date_key,
+       getvariable('load_run_id')                            AS run_id
+FROM load_payment_applied AS a
+LEFT JOIN core.dim_agency AS ag ON ag.agency_code = a.agency_code
+ASOF LEFT JOIN core.dim_procedure AS p
+  ON p.procedure_code = a.procedure_code AND CAST(a.transacted_at AS DATE) >= p.valid_from
+ON CONFLICT (transaction_id) DO UPDATE SET
+    dossier_id = excluded.dossier_id, procedure_code = excluded.procedure_code,
+    procedure_sk = excluded.procedure_sk, agency_code = excluded.agency_code,
+    agency_sk = excluded.agency_sk, amount_vnd = excluded.amount_vnd,
+    fee_type = excluded.fee_type, payment_method_code = excluded.payment_method_code,
+    payment_portal = excluded.payment_portal, status = excluded.status,
+    transacted_at = excluded.transacted_at, transacted_date_key = excluded.transacted_date_key,
+    updated_at = excluded.updated_at, run_id = excluded.run_id
+WHERE excluded.updated_at >= fact_payment.updated_at;
+
+-- A catalogue change (new version, corrected validity, completed inferred member) can move
+-- facts of that code to another version: re-resolve them all.
+CREATE OR REPLACE TEMP TABLE load_procedure_changed_code AS
+SELECT DISTINCT procedure_code FROM load_procedure_changed;
+
+UPDATE core.fact_dossier AS f
+SET procedure_sk = r.procedure_sk
+FROM (
+    SELECT d.dossier_id,
+           CASE WHEN p.valid_to IS NULL OR CAST(d.received_at AS DATE) <= p.valid_to
+                THEN p.procedure_sk END AS procedure_sk
+    FROM (SELECT * FROM core.fact_dossier
+          WHERE procedure_code IN (SELECT procedure_code FROM load_procedure_changed_code)) AS d
+    ASOF LEFT JOIN core.dim_procedure AS p
+      ON p.procedure_code = d.procedure_code AND CAST(d.received_at AS DATE) >= p.valid_from
+) AS r
+WHERE f.dossier_id = r.dossier_id AND f.procedure_sk IS DISTINCT FROM r.procedure_sk;
+
+UPDATE core.fact_payment AS f
+SET procedure_sk = r.procedure_sk
+FROM (
+    SELECT t.transaction_id,
+           CASE WHEN p.valid_to IS NULL OR CAST(t.transacted_at AS DATE) <= p.valid_to
+                THEN p.procedure_sk END AS procedure_sk
+    FROM (SELECT * FROM core.fact_payment
+          WHERE procedure_code IN (SELECT procedure_code FROM load_procedure_changed_code)) AS t
+    ASOF LEFT JOIN core.dim_procedure AS p
+      ON p.procedure_code = t.procedure_code AND CAST(t.transacted_at AS DATE) >= p.valid_from
+) AS r
+WHERE f.transaction_id = r.transaction_id AND f.procedure_sk IS DISTINCT FROM r.procedure_sk;

@@ -1,0 +1,45 @@
+-- KPI periods to rebuild (kpis.md): every month, quarter and year in which a record this load
+-- touched counts, in the state it replaced and in its new state. Dates are taken whatever the
+-- status (a superset of "received/finished/returned in P" is safe; a subset is not).
+CREATE OR REPLACE TEMP TABLE load_touched_date AS
+WITH payment_dossier AS (
+    SELECT dossier_id FROM load_payment_applied WHERE dossier_id IS NOT NULL
+    UNION
+    SELECT dossier_id FROM load_payment_replaced WHERE dossier_id IS NOT NULL
+),
+dimension_changed AS (
+    SELECT (SELECT count(*) FROM load_agency_changed) + (SELECT count(*) FROM load_procedure_changed) > 0
+        AS changed
+),
+touched(ts) AS (
+    SELECT unnest([received_at, finished_at, returned_at]) FROM load_dossier_applied
+    UNION ALL
+    SELECT unnest([received_at, finished_at, returned_at]) FROM load_dossier_replaced
+    UNION ALL
+    SELECT transacted_at FROM load_payment_applied
+    UNION ALL
+    SELECT transacted_at FROM load_payment_replaced
+    -- A payment changes DOSSIER_ONLINE_PAYMENT_RATE in the month its dossier was received.
+    UNION ALL
+    SELECT f.received_at FROM core.fact_dossier AS f SEMI JOIN payment_dossier USING (dossier_id)
+    -- A reference change moves catalogue KPIs and procedure versions: every period with data.
+    UNION ALL
+    SELECT unnest([received_at, finished_at, returned_at]) FROM core.fact_dossier
+    WHERE (SELECT changed FROM dimension_changed)
+    UNION ALL
+    SELECT transacted_at FROM core.fact_payment
+    WHERE (SELECT changed FROM dimension_changed)
+)
+SELECT DISTINCT CAST(ts AS DATE) AS day FROM touched WHERE ts IS NOT NULL;
+
+CREATE OR REPLACE TEMP TABLE load_dirty_period AS
+SELECT DISTINCT 'month' AS period_type, CAST(date_trunc('month', day) AS DATE) AS period_start
+FROM load_touched_date
+UNION
+SELECT DISTINCT 'quarter', CAST(date_trunc('quarter', day) AS DATE) FROM load_touched_date
+UNION
+SELECT DISTINCT 'year', CAST(date_trunc('year', day) AS DATE) FROM load_touched_date;
+
+INSERT INTO audit.kpi_dirty_period BY NAME
+SELECT period_type, period_start FROM load_dirty_period
+ON CONFLICT DO NOTHING;

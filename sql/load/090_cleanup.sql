@@ -1,0 +1,23 @@
+-- The work tables die with the connection anyway; dropping them frees memory at once and keeps
+-- a reused connection clean.
+DROP VIEW IF EXISTS load_landed;
+DROP TABLE IF EXISTS load_dossier;
+DROP TABLE IF EXISTS load_payment;
+DROP TABLE IF EXISTS load_agency;
+DROP TABLE IF EXISTS load_procedure;
+DROP TABLE IF EXISTS load_window;
+DROP TABLE IF EXISTS load_validation;
+DROP TABLE IF EXISTS load_count;
+DROP TABLE IF EXISTS load_problem;
+DROP TABLE IF EXISTS load_agency_changed;
+DROP TABLE IF EXISTS load_procedure_ref;
+DROP TABLE IF EXISTS load_procedure_completion;
+DROP TABLE IF EXISTS load_procedure_changed;
+DROP TABLE IF EXISTS load_procedure_changed_code;
+DROP TABLE IF EXISTS load_dossier_applied;
+DROP TABLE IF EXISTS load_dossier_replaced;
+DROP TABLE IF EXISTS load_payment_applied;
+DROP TABLE IF EXISTS load_payment_replaced;
+DROP TABLE IF EXISTS load_touched_date;
+DROP TABLE IF EXISTS load_dirty_period;
+DROP MACRO IF EXISTS load_date_key;
