@@ -1,0 +1,742 @@
+"""Deterministic, lazy generation of the emulated province's dossiers and payments.
+
+Everything is drawn per local submission day from an RNG seeded with (seed, day), vectorized
+with numpy, so a window only needs the days whose records can have versions in it: every
+version of a dossier and of its payments falls within `LIFE_DAYS` of its submission day. Days
+are kept in a bounded LRU cache; records are rendered to JSON only when a page asks for them.
+
+A record is a fixed set of *slots* (lifecycle versions), each with a local-seconds timestamp
+(`ABSENT` when the record never reaches it) and a status. The state served for a clock `now` is
+the last slot with time ≤ now; its time is the record's NgayCapNhat.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import msgspec
+import numpy as np
+
+from etl.emulator.catalogue import (
+    PROVINCE_ID_PREFIX, PROVINCE_SUFFIX, SIZES, Catalogue, agency_record, build_catalogue,
+    day_number, day_of,
+)
+
+DAY = 86400
+HOUR = 3600
+LIFE_DAYS = 60
+ABSENT = np.iinfo(np.int64).max // 4
+ABSENT_FIELD = object()  # marks a field left out of the JSON object ("empty = absent")
+
+DOSSIER_SLOTS = 7  # registered, received/rejected, processing, paused, resumed, ended, returned
+PAYMENT_SLOTS = 3  # initiated, succeeded/failed, refunded
+PAYMENT_STATUS = ("khoi-tao", "thanh-cong", "that-bai", "hoan-phi")
+PAYMENT_METHOD = ("truc-tuyen", "tien-mat", "chuyen-khoan")
+PAYMENT_PORTAL = ("DVCQG", "DVC_TINH")
+FEE_TYPE = ("PHI", "LE_PHI")
+CHANNEL_LABELS = {1: "Trực tiếp", 2: "Trực tuyến", 3: "Bưu chính công ích"}
+APPLICANT_TYPES = ("Công dân", "Doanh nghiệp", "Tổ chức")
+
+DOSSIER_INVALID_KINDS = (
+    "MaHoSo_empty", "MaTTHC_empty", "MaDonVi_empty", "TrangThaiHoSo_out_of_range",
+    "TrangThaiHoSo_not_integer", "KenhThucHien_invalid", "timestamp_impossible_date",
+    "timestamp_bad_format", "timestamp_bad_hour",
+)
+PAYMENT_INVALID_KINDS = (
+    "MaGiaoDich_empty", "SoTien_empty", "SoTien_unparseable", "SoTien_negative",
+    "HinhThucThanhToan_invalid", "TrangThai_invalid", "ThoiGianGD_empty", "ThoiGianGD_unparseable",
+)
+N_MESS = 12
+
+FAMILY_NAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
+                "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Đinh", "Trịnh", "Lương", "Mai"]
+FAMILY_WEIGHTS = np.array([38, 11, 9.5, 7, 5, 4, 4.5, 3.9, 3, 2.1, 2, 1.4, 1.3, 1.3, 1, 0.5,
+                           1, 0.8, 0.8, 0.6])
+MIDDLE_MALE = ["Văn", "Hữu", "Đức", "Minh", "Quốc", "Thanh", "Công", "Xuân", "Đình", "Tuấn"]
+MIDDLE_FEMALE = ["Thị", "Thị", "Ngọc", "Thu", "Thanh", "Minh", "Kim", "Phương", "Bảo", "Hồng"]
+GIVEN_MALE = ["An", "Bình", "Cường", "Dũng", "Hải", "Hiếu", "Hùng", "Khánh", "Long", "Nam",
+              "Phúc", "Quân", "Sơn", "Tâm", "Thắng", "Tuấn", "Việt", "Vinh", "Hoàng", "Đạt"]
+GIVEN_FEMALE = ["Anh", "Châu", "Dung", "Giang", "Hà", "Hạnh", "Hoa", "Hương", "Lan", "Linh",
+                "Mai", "Nga", "Ngân", "Nhung", "Phương", "Thảo", "Trang", "Uyên", "Vy", "Yến"]
+BUSINESS_WORDS = ["Hạ Long", "Bạch Đằng", "Vân Đồn", "Hòn Gai", "Đông Bắc", "Cửa Ông",
+                  "Minh Phát", "Thành Công", "Hưng Thịnh", "An Phú", "Tân Việt", "Quảng Ninh"]
+BUSINESS_KINDS = ["Công ty TNHH", "Công ty cổ phần", "Công ty TNHH MTV", "Doanh nghiệp tư nhân"]
+ORG_KINDS = ["Hợp tác xã", "Trường Mầm non", "Hội Nông dân", "Chi hội Cựu chiến binh"]
+PHONE_PREFIXES = [90, 91, 93, 94, 96, 97, 98, 32, 33, 34, 35, 36, 37, 38, 39, 70, 76, 77, 78,
+                  79, 81, 82, 83, 84, 85, 86, 88, 89]
+
+# Viet Nam's public holidays (Tết and Hùng Kings' day follow the lunar calendar): agencies
+# neither receive nor finish dossiers on them, so due dates skip them.
+_HOLIDAY_RANGES = [
+    ("01-01", "01-01"), ("04-30", "05-01"), ("09-02", "09-02"),
+]
+_LUNAR = {  # Tết holidays (first, last) and Hùng Kings' commemoration
+    2020: ("2020-01-23", "2020-01-29", "2020-04-02"), 2021: ("2021-02-10", "2021-02-16", "2021-04-21"),
+    2022: ("2022-01-31", "2022-02-04", "2022-04-11"), 2023: ("2023-01-20", "2023-01-26", "2023-04-29"),
+    2024: ("2024-02-08", "2024-02-14", "2024-04-18"), 2025: ("2025-01-25", "2025-02-02", "2025-04-07"),
+    2026: ("2026-02-14", "2026-02-22", "2026-04-26"), 2027: ("2027-02-05", "2027-02-10", "2027-04-16"),
+}
+
+
+def _holidays() -> list[np.datetime64]:
+    days = []
+    for year in range(2015, 2031):
+        for first, last in _HOLIDAY_RANGES:
+            days.extend(np.arange(np.datetime64(f"{year}-{first}"),
+                                  np.datetime64(f"{year}-{last}") + 1))
+        if year >= 2025:
+            days.append(np.datetime64(f"{year}-09-01"))
+        if year in _LUNAR:
+            tet_first, tet_last, hung = _LUNAR[year]
+            days.extend(np.arange(np.datetime64(tet_first), np.datetime64(tet_last) + 1))
+            days.append(np.datetime64(hung))
+    return days
+
+
+BUSDAYS = np.busdaycalendar(weekmask="1111100", holidays=_holidays())
+
+
+def business_day_offset(days: np.ndarray, offsets) -> np.ndarray:
+    """Local day numbers `offsets` working days after `days` (rolled forward to a working day)."""
+    d = days.astype("datetime64[D]")
+    return np.busday_offset(d, offsets, roll="forward", busdaycal=BUSDAYS).astype(np.int64)
+
+
+def is_business_day(day: int) -> bool:
+    return bool(np.is_busday(np.datetime64(day, "D"), busdaycal=BUSDAYS))
+
+
+def _roll_to_office_hours(t: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Move instants outside office hours to the next working morning (8:00–10:00)."""
+    day, tod = np.divmod(t, DAY)
+    after_hours = (tod >= 17 * HOUR) | (tod < 7 * HOUR + 1800)
+    day = np.where(tod >= 17 * HOUR, day + 1, day)
+    working = business_day_offset(day, 0)
+    moved = after_hours | (working != day)
+    morning = 8 * HOUR + (u * 2 * HOUR).astype(np.int64)
+    return np.where(moved, working * DAY + morning, day * DAY + tod)
+
+
+@dataclass
+class Options:
+    seed: int = 42
+    start: dt.date = dt.date(2025, 5, 1)
+    end: dt.date = dt.date(2025, 8, 1)
+    size: str = "small"
+    dossiers_per_day: int | None = None
+    invalid_rate: float = 0.005
+    unknown_ref_rate: float = 0.005
+    clean: bool = False
+
+    @property
+    def volume(self) -> int:
+        return self.dossiers_per_day if self.dossiers_per_day is not None else SIZES[self.size].dossiers_per_day
+
+
+@dataclass
+class DayData:
+    """One local submission day: its dossiers and their payments, as columns."""
+    day: int
+    n: int
+    agency: np.ndarray
+    proc: np.ndarray
+    channel: np.ndarray
+    remote: np.ndarray
+    applicant_type: np.ndarray
+    return_mode: np.ndarray
+    digitized: np.ndarray
+    gender: np.ndarray
+    family: np.ndarray
+    middle: np.ndarray
+    given: np.ndarray
+    id_number: np.ndarray
+    phone: np.ndarray
+    t: np.ndarray       # [n, DOSSIER_SLOTS] local seconds or ABSENT
+    st: np.ndarray      # [n, DOSSIER_SLOTS] TrangThaiHoSo
+    due: np.ndarray     # NgayHenTra or -1
+    mess: np.ndarray    # [n, N_MESS] float32 uniforms that pick the messy spellings
+    invalid: np.ndarray      # 0 = valid, else 1 + index in DOSSIER_INVALID_KINDS
+    invalid_from: np.ndarray  # first slot served invalid
+    unknown_ref: np.ndarray   # 0 none, 1 MaTTHC, 2 MaDonVi
+    # payments
+    m: int
+    p_dossier: np.ndarray
+    p_attempt: np.ndarray
+    p_method: np.ndarray
+    p_portal: np.ndarray
+    p_amount: np.ndarray
+    p_t: np.ndarray     # [m, PAYMENT_SLOTS]
+    p_st: np.ndarray    # [m, PAYMENT_SLOTS] index into PAYMENT_STATUS
+    p_mess: np.ndarray
+    p_invalid: np.ndarray
+    p_invalid_from: np.ndarray
+    p_unknown_ref: np.ndarray  # 0 none, 1 MaTTHC, 2 MaDonVi, 3 MaHoSo empty, 4 MaHoSo unknown
+
+
+def _last_present_slot(t: np.ndarray) -> np.ndarray:
+    present = t < ABSENT
+    width = t.shape[1]
+    return (width - 1 - np.argmax(present[:, ::-1], axis=1)).astype(np.int8)
+
+
+def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
+    rng = np.random.default_rng(np.random.SeedSequence([opts.seed, day, 0xD055]))
+    business = is_business_day(day)
+    weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
+    # Offline dossiers vanish on days off; weigh working days up so the mean stays near volume.
+    lam = opts.volume * (1.2 if business else (1.0 if weekday >= 5 else 0.6))
+    n_raw = int(rng.poisson(lam))
+    date = day_of(day)
+    valid = np.array([a.valid_on(date) for a in cat.agencies])
+    weights = np.array([a.weight for a in cat.agencies]) * valid
+    agency = rng.choice(len(cat.agencies), size=n_raw, p=weights / weights.sum()).astype(np.int32)
+    level = cat.level_of_agency[agency]
+    proc = np.zeros(n_raw, dtype=np.int32)
+    for lv, (idx, prob) in enumerate(cat.procs_by_level):
+        mask = level == lv
+        proc[mask] = rng.choice(idx, size=int(mask.sum()), p=prob)
+    U = rng.random((n_raw, 24))
+    params = cat.agency_params[agency]
+    upgraded = day >= cat.proc_upgrade_day[proc]
+    not_online = cat.proc_not_online_v1[proc] & ~upgraded
+    # Online uptake grows a little every month (the provincial digital-transformation push).
+    trend = (day - day_number(dt.date(2024, 1, 1))) / 365.0 * 0.06
+    p_online = np.clip(params[:, 0] + trend, 0.02, 0.98) * np.where(not_online, 0.03, 1.0)
+    channel = np.where(U[:, 0] < p_online, 2, np.where(U[:, 0] > 1 - params[:, 2], 3, 1)).astype(np.int8)
+    keep = (channel == 2) | (U[:, 1] > 0.93) if not business else np.ones(n_raw, dtype=bool)
+    agency, proc, channel, U, params, upgraded = (
+        agency[keep], proc[keep], channel[keep], U[keep], params[keep], upgraded[keep])
+    n = int(keep.sum())
+
+    online = channel == 2
+    remote = np.where(online, (U[:, 2] < params[:, 1]).astype(np.int8), -1).astype(np.int8)
+    office_tod = 7 * HOUR + 1800 + (U[:, 3] * 9.5 * HOUR).astype(np.int64)
+    online_tod = np.where(U[:, 4] < 0.9, 6 * HOUR + (U[:, 3] * 17 * HOUR),
+                          U[:, 3] * DAY).astype(np.int64)
+    t_sub = day * DAY + np.where(online, online_tod, office_tod)
+    in_person = channel == 1
+    t_recv = np.where(in_person, t_sub,
+                      _roll_to_office_hours(t_sub + 1800 + (U[:, 5] * 30 * HOUR).astype(np.int64), U[:, 6]))
+
+    u = U[:, 7]
+    registered_only = ~in_person & (u < 0.02)
+    rejected = ~registered_only & (u >= 0.02) & (u < 0.05)
+    withdrawn = (u >= 0.05) & (u < 0.065)
+    stopped = (u >= 0.065) & (u < 0.07)
+    finished = u >= 0.07
+    has_fee = cat.proc_fee[proc] > 0
+    paused = finished & (U[:, 8] < 0.08)
+
+    t = np.full((n, DOSSIER_SLOTS), ABSENT, dtype=np.int64)
+    st = np.zeros((n, DOSSIER_SLOTS), dtype=np.int8)
+    st[:] = (1, 2, 4, 5, 4, 9, 10)
+    t[:, 0] = np.where(in_person, ABSENT, t_sub)
+    t[:, 1] = np.where(registered_only, ABSENT, t_recv)
+    st[:, 1] = np.where(rejected, 3, 2)
+    working = ~registered_only & ~rejected
+    t_proc = t_recv + 600 + (U[:, 9] * 4 * HOUR).astype(np.int64)
+    t[:, 2] = np.where(working, t_proc, ABSENT)
+    t_pause = t_proc + DAY + (U[:, 10] * 4 * DAY).astype(np.int64)
+    t_resume = t_pause + DAY + (U[:, 11] * 6 * DAY).astype(np.int64)
+    t[:, 3] = np.where(paused, t_pause, ABSENT)
+    st[:, 3] = np.where(paused & has_fee & (U[:, 12] < 0.4), 6, 5)
+    t[:, 4] = np.where(paused, t_resume, ABSENT)
+
+    recv_day = t_recv // DAY
+    legal = cat.proc_legal_days[proc].astype(np.int64)
+    has_deadline = legal >= 0
+    due_day = business_day_offset(recv_day, np.maximum(legal, 0))
+    due = np.where(has_deadline & working, due_day * DAY + 17 * HOUR, -1)
+    on_time = U[:, 13] < params[:, 4]
+    offset = np.where(has_deadline,
+                      np.where(on_time, np.floor(U[:, 14] * (legal + 1)), legal + 1 + np.floor(U[:, 14] * 6)),
+                      1 + np.floor(U[:, 14] * 15)).astype(np.int64)
+    t_fin = business_day_offset(recv_day, offset) * DAY + 8 * HOUR + (U[:, 15] * 9 * HOUR).astype(np.int64)
+    before = np.where(paused, t_resume, t_proc)
+    t_fin = np.maximum(t_fin, before + HOUR + (U[:, 16] * DAY).astype(np.int64))
+    t_stop = t_proc + DAY + (U[:, 16] * 10 * DAY).astype(np.int64)
+    t[:, 5] = np.where(finished, t_fin, np.where(withdrawn | stopped, t_stop, ABSENT))
+    st[:, 5] = np.where(withdrawn, 7, np.where(stopped, 8, 9))
+    returned = finished & (U[:, 17] < 0.88)
+    t_return = _roll_to_office_hours(t_fin + 1800 + (U[:, 18] * 4 * DAY).astype(np.int64), U[:, 6])
+    t[:, 6] = np.where(returned, np.maximum(t_return, t_fin + 60), ABSENT)
+    _bound_lifecycle(t, day)
+
+    return_mode = (U[:, 19] < np.where(channel == 3, 0.7, params[:, 5])).astype(np.int8)
+    digitized = (U[:, 20] < params[:, 3]).astype(np.int8)
+    applicant_type = np.searchsorted([0.8, 0.94], U[:, 21]).astype(np.int8)
+    gender = (U[:, 22] < 0.5).astype(np.int8)  # 1 = female
+    family = rng.choice(len(FAMILY_NAMES), size=n, p=FAMILY_WEIGHTS / FAMILY_WEIGHTS.sum()).astype(np.int16)
+    middle = rng.integers(0, len(MIDDLE_MALE), size=n).astype(np.int16)
+    given = rng.integers(0, len(GIVEN_MALE), size=n).astype(np.int16)
+    birth_year = rng.integers(1950, 2007, size=n)
+    century_digit = np.where(birth_year >= 2000, 2, 0) + gender
+    id_number = ((PROVINCE_ID_PREFIX * 10 + century_digit) * 100 + birth_year % 100) * 1_000_000 \
+        + rng.integers(0, 1_000_000, size=n)
+    phone = np.where(U[:, 23] < 0.85,
+                     np.array(PHONE_PREFIXES)[rng.integers(0, len(PHONE_PREFIXES), size=n)] * 10_000_000
+                     + rng.integers(0, 10_000_000, size=n), -1).astype(np.int64)
+    mess = rng.random((n, N_MESS), dtype=np.float32)
+    invalid, invalid_from, unknown_ref = _defects(rng, opts, t, len(DOSSIER_INVALID_KINDS), 2)
+
+    # Payments: fee-carrying dossiers that were received pay (most of them), some online.
+    online_payable = np.where(upgraded, has_fee, cat.proc_online_payment_v1[proc])
+    pays = has_fee & working & (rng.random(n) < 0.93)
+    di = np.nonzero(pays)[0].astype(np.int32)
+    m1 = len(di)
+    V = rng.random((m1, 12))
+    p_pay = params[di, 6] * np.where(channel[di] == 2, 1.0, 0.2)
+    method = np.where(online_payable[di] & (V[:, 0] < p_pay), 0,
+                      np.where(V[:, 1] < 0.6, 1, 2)).astype(np.int8)
+    portal = np.where(method == 0, (V[:, 2] >= 0.45).astype(np.int8), -1).astype(np.int8)
+    t_init = t_recv[di] + 300 + (V[:, 3] * 3 * HOUR).astype(np.int64)
+    settle = np.where(method == 0, 30 + (V[:, 4] * 600), HOUR + V[:, 4] * 20 * HOUR).astype(np.int64)
+    failed = ((method == 0) & (V[:, 5] < 0.1)) | ((method == 2) & (V[:, 5] < 0.03))
+    abandoned = (method == 0) & ~failed & (V[:, 6] < 0.02)
+    refunded = ~failed & ~abandoned & (V[:, 7] < 0.03)
+    pt = np.full((m1, PAYMENT_SLOTS), ABSENT, dtype=np.int64)
+    pst = np.zeros((m1, PAYMENT_SLOTS), dtype=np.int8)
+    pst[:] = (0, 1, 3)
+    cash = method == 1
+    pt[:, 0] = np.where(cash, ABSENT, t_init)
+    pt[:, 1] = np.where(abandoned, ABSENT, np.where(cash, t_init, t_init + settle))
+    pst[:, 1] = np.where(failed, 2, 1)
+    pt[:, 2] = np.where(refunded, pt[:, 1] + 3 * DAY + (V[:, 8] * 27 * DAY).astype(np.int64), ABSENT)
+    retry = failed & (V[:, 9] < 0.85)
+    ri = np.nonzero(retry)[0]
+    pt2 = np.full((len(ri), PAYMENT_SLOTS), ABSENT, dtype=np.int64)
+    pst2 = np.zeros((len(ri), PAYMENT_SLOTS), dtype=np.int8)
+    pst2[:] = (0, 1, 3)
+    pt2[:, 0] = pt[ri, 1] + 120 + (V[ri, 10] * HOUR).astype(np.int64)
+    pt2[:, 1] = pt2[:, 0] + 30 + (V[ri, 11] * 600).astype(np.int64)
+    p_dossier = np.concatenate([di, di[ri]])
+    p_t = np.concatenate([pt, pt2])
+    _bound_lifecycle(p_t, day)
+    m = len(p_dossier)
+    p_invalid, p_invalid_from, p_unknown = _defects(rng, opts, p_t, len(PAYMENT_INVALID_KINDS), 4)
+    return DayData(
+        day=day, n=n, agency=agency, proc=proc, channel=channel, remote=remote,
+        applicant_type=applicant_type, return_mode=return_mode, digitized=digitized,
+        gender=gender, family=family, middle=middle, given=given, id_number=id_number,
+        phone=phone, t=t, st=st, due=due, mess=mess, invalid=invalid, invalid_from=invalid_from,
+        unknown_ref=unknown_ref,
+        m=m, p_dossier=p_dossier,
+        p_attempt=np.concatenate([np.ones(m1, np.int8), np.full(len(ri), 2, np.int8)]),
+        p_method=np.concatenate([method, method[ri]]),
+        p_portal=np.concatenate([portal, portal[ri]]),
+        p_amount=cat.proc_fee[proc[p_dossier]],
+        p_t=p_t, p_st=np.concatenate([pst, pst2]),
+        p_mess=rng.random((m, N_MESS), dtype=np.float32),
+        p_invalid=p_invalid, p_invalid_from=p_invalid_from, p_unknown_ref=p_unknown,
+    )
+
+
+def _bound_lifecycle(t: np.ndarray, day: int) -> None:
+    """Keep every version within LIFE_DAYS of the submission day, in increasing order."""
+    limit = (day + LIFE_DAYS) * DAY - 1
+    present = t < ABSENT
+    t[present] = np.minimum(t[present], limit - (t.shape[1] - 1))
+    running = np.full(t.shape[0], -1, dtype=np.int64)
+    for k in range(t.shape[1]):
+        col = t[:, k]
+        fix = (col < ABSENT) & (col <= running)
+        col[fix] = running[fix] + 1
+        running = np.where(col < ABSENT, col, running)
+
+
+def _defects(rng, opts: Options, t: np.ndarray, n_kinds: int, n_unknown: int):
+    """Which records are invalid (kind, from which version on) and which reference unknown codes."""
+    n = t.shape[0]
+    u = rng.random((n, 4))
+    if opts.clean:
+        return np.zeros(n, np.int8), np.zeros(n, np.int8), np.zeros(n, np.int8)
+    invalid = np.where(u[:, 0] < opts.invalid_rate, 1 + (u[:, 1] * n_kinds).astype(np.int8), 0).astype(np.int8)
+    # A quarter of them turn invalid only in their latest version, after valid ones.
+    invalid_from = np.where(u[:, 2] < 0.25, _last_present_slot(t), 0).astype(np.int8)
+    unknown = np.where(u[:, 3] < opts.unknown_ref_rate,
+                       1 + (u[:, 1] * n_unknown).astype(np.int8), 0).astype(np.int8)
+    return invalid, invalid_from, unknown
+
+
+# ---------------------------------------------------------------- rendering (records → JSON)
+
+_DAY_TEXT: dict[int, tuple[str, str]] = {}
+
+
+def _day_text(day: int) -> tuple[str, str]:
+    text = _DAY_TEXT.get(day)
+    if text is None:
+        d = day_of(day)
+        text = (f"{d.year:04d}{d.month:02d}{d.day:02d}", f"{d.day:02d}/{d.month:02d}/{d.year:04d}")
+        if len(_DAY_TEXT) < 200_000:
+            _DAY_TEXT[day] = text
+    return text
+
+
+def format_local(t: int, slashed: bool = False) -> str:
+    """Local seconds as `yyyyMMddHHmmss` or `dd/MM/yyyy HH:mm:ss` (local time, no offset)."""
+    day, tod = divmod(int(t), DAY)
+    h, rest = divmod(tod, HOUR)
+    mi, s = divmod(rest, 60)
+    compact, slash = _day_text(day)
+    if slashed:
+        return f"{slash} {h:02d}:{mi:02d}:{s:02d}"
+    return f"{compact}{h:02d}{mi:02d}{s:02d}"
+
+
+def _nfd(text: str) -> str:
+    return unicodedata.normalize("NFD", text)
+
+
+class Mess:
+    """The spelling choices of one record, from its uniforms; all no-ops when clean."""
+    __slots__ = ("u", "clean")
+
+    def __init__(self, u: list[float], clean: bool):
+        self.u, self.clean = u, clean
+
+    def ts(self, t: int) -> str:
+        return format_local(t, slashed=not self.clean and self.u[0] < 0.25)
+
+    def empty(self):
+        if self.clean:
+            return None
+        v = self.u[5]
+        return None if v < 0.55 else ABSENT_FIELD if v < 0.7 else "" if v < 0.85 else "   "
+
+    def pad(self, value: str, col: int, rate: float = 0.04) -> str:
+        if self.clean or self.u[col] >= rate:
+            return value
+        v = self.u[col] / rate
+        return f" {value}" if v < 0.4 else f"{value} " if v < 0.8 else f"  {value}  "
+
+    def int_code(self, value: int, col: int, rate: float):
+        """An integer code as a JSON number, or at `rate` as a string of digits."""
+        return str(value) if not self.clean and self.u[col] < rate else value
+
+
+def _bad_timestamp(t: int, kind: str, u: float) -> str:
+    compact, slash = _day_text(int(t) // DAY)
+    if kind == "timestamp_impossible_date":
+        return f"31/02/{slash[-4:]} 10:00:00" if u < 0.5 else f"{compact[:4]}0230093000"
+    if kind == "timestamp_bad_format":
+        return f"{compact}10" if u < 0.5 else f"{slash[:5]} 10:00"
+    return f"{compact}251000" if u < 0.5 else f"{slash} 25:10:00"
+
+
+class Renderer:
+    """Turns generated columns into the source's JSON records (spec field names live here)."""
+
+    def __init__(self, cat: Catalogue, opts: Options):
+        self.cat, self.opts = cat, opts
+        self.encoder = msgspec.json.Encoder()
+        self.agency_short = [a.short for a in cat.agencies]
+
+    def dossier_key(self, dd: DayData, i: int) -> str:
+        compact, _ = _day_text(dd.day)
+        return f"{PROVINCE_SUFFIX}.{self.agency_short[int(dd.agency[i])]}-{compact}-{i + 1:07d}"
+
+    @staticmethod
+    def payment_key(dd: DayData, j: int) -> str:
+        compact, _ = _day_text(dd.day)
+        return f"GD{compact}{int(dd.p_dossier[j]) + 1:07d}{int(dd.p_attempt[j])}"
+
+    def dossier(self, dd: DayData, i: int, slot: int) -> dict:
+        cat = self.cat
+        mx = Mess(dd.mess[i].tolist(), self.opts.clean)
+        t = dd.t[i]
+        status = int(dd.st[i, slot])
+        agency = cat.agencies[int(dd.agency[i])]
+        procedure = cat.procedures[int(dd.proc[i])]
+        proc_code, agency_code = procedure.code, agency.code
+        unknown = int(dd.unknown_ref[i])
+        if unknown == 1:
+            proc_code = f"2.{990000 + (dd.day + i) % 37:06d}"
+        elif unknown == 2:
+            agency_code = f"{900 + (dd.day + i) % 13:03d}.00.99.{PROVINCE_SUFFIX}"
+        channel = int(dd.channel[i])
+        received = slot >= 1 and t[1] < ABSENT
+        ended = status in (9, 10)
+        rec = {
+            "MaHoSo": self.dossier_key(dd, i),
+            "MaTTHC": mx.pad(proc_code, 3),
+            "MaDonVi": mx.pad(agency_code, 4),
+            "KenhThucHien": self._channel(channel, mx),
+            "NopTuXa": (mx.empty() if channel != 2 else
+                        (int(dd.remote[i]) if not mx.clean and mx.u[7] < 0.1 else str(int(dd.remote[i])))),
+            "LoaiDoiTuong": APPLICANT_TYPES[int(dd.applicant_type[i])],
+            "ChuHoSo": self._applicant(dd, i, mx),
+            "SoGiayToChuHoSo": f"{int(dd.id_number[i]):012d}",
+            "SoDienThoai": f"0{int(dd.phone[i])}" if dd.phone[i] >= 0 else mx.empty(),
+            "NgayNopHoSo": mx.ts(t[0] if t[0] < ABSENT else t[1]),
+            "NgayTiepNhan": mx.ts(t[1]) if received else mx.empty(),
+            "NgayHenTra": mx.ts(dd.due[i]) if received and dd.due[i] >= 0 else mx.empty(),
+            "NgayKetThucXuLy": mx.ts(t[5]) if ended else mx.empty(),
+            "NgayTra": mx.ts(t[6]) if status == 10 else mx.empty(),
+            "TrangThaiHoSo": mx.int_code(status, 1, 0.3),
+            "HinhThucTra": mx.int_code(int(dd.return_mode[i]), 7, 0.2),
+            "HoSoCoThanhPhanSoHoa": (int(dd.digitized[i]) if not mx.clean and mx.u[7] > 0.9
+                                     else str(int(dd.digitized[i]))),
+            "NgayCapNhat": mx.ts(t[slot]),
+        }
+        kind = int(dd.invalid[i])
+        if kind and slot >= dd.invalid_from[i]:
+            self._break_dossier(rec, DOSSIER_INVALID_KINDS[kind - 1], mx, t)
+        return rec
+
+    def _channel(self, channel: int, mx: Mess):
+        if mx.clean:
+            return channel
+        v = mx.u[2]
+        if v < 0.6:
+            return channel
+        if v < 0.75:
+            return str(channel)
+        label = CHANNEL_LABELS[channel]
+        return label if v < 0.88 else _nfd(label)
+
+    def _applicant(self, dd: DayData, i: int, mx: Mess) -> str:
+        kind = int(dd.applicant_type[i])
+        seed = int(dd.id_number[i])
+        if kind == 1:
+            name = f"{BUSINESS_KINDS[seed % 4]} {BUSINESS_WORDS[(seed // 7) % len(BUSINESS_WORDS)]}"
+        elif kind == 2:
+            name = f"{ORG_KINDS[seed % 4]} {BUSINESS_WORDS[(seed // 7) % len(BUSINESS_WORDS)]}"
+        else:
+            female = bool(dd.gender[i])
+            middle = (MIDDLE_FEMALE if female else MIDDLE_MALE)[int(dd.middle[i])]
+            given = (GIVEN_FEMALE if female else GIVEN_MALE)[int(dd.given[i])]
+            name = f"{FAMILY_NAMES[int(dd.family[i])]} {middle} {given}"
+        return _nfd(name) if not mx.clean and mx.u[6] < 0.1 else name
+
+    @staticmethod
+    def _break_dossier(rec: dict, kind: str, mx: Mess, t) -> None:
+        u = mx.u[8]
+        empty = (None, ABSENT_FIELD, "", "  ")[int(u * 4) % 4]
+        if kind == "MaHoSo_empty":
+            rec["MaHoSo"] = empty
+        elif kind == "MaTTHC_empty":
+            rec["MaTTHC"] = empty
+        elif kind == "MaDonVi_empty":
+            rec["MaDonVi"] = empty
+        elif kind == "TrangThaiHoSo_out_of_range":
+            rec["TrangThaiHoSo"] = (0, 11, "0", "12")[int(u * 4) % 4]
+        elif kind == "TrangThaiHoSo_not_integer":
+            rec["TrangThaiHoSo"] = ("4.5", "abc", 4.5, "hai")[int(u * 4) % 4]
+        elif kind == "KenhThucHien_invalid":
+            rec["KenhThucHien"] = (4, "Qua mạng", 0, "5")[int(u * 4) % 4]
+        else:
+            rec["NgayNopHoSo"] = _bad_timestamp(t[0] if t[0] < ABSENT else t[1], kind, u)
+
+    def payment(self, dd: DayData, j: int, slot: int) -> dict:
+        cat = self.cat
+        mx = Mess(dd.p_mess[j].tolist(), self.opts.clean)
+        i = int(dd.p_dossier[j])
+        t = dd.p_t[j]
+        agency = cat.agencies[int(dd.agency[i])]
+        procedure = cat.procedures[int(dd.proc[i])]
+        proc_code, agency_code = procedure.code, agency.code
+        dossier_key = self.dossier_key(dd, i)
+        unknown = int(dd.p_unknown_ref[j])
+        if unknown == 1:
+            proc_code = f"2.{990000 + (dd.day + j) % 37:06d}"
+        elif unknown == 2:
+            agency_code = f"{900 + (dd.day + j) % 13:03d}.00.99.{PROVINCE_SUFFIX}"
+        elif unknown == 3:
+            dossier_key = mx.empty() if not mx.clean else None
+        elif unknown == 4:
+            dossier_key = f"{PROVINCE_SUFFIX}.XX-{_day_text(dd.day)[0]}-{9_000_000 + j:07d}"
+        method = int(dd.p_method[j])
+        portal = int(dd.p_portal[j])
+        first = t[0] if t[0] < ABSENT else t[1]
+        rec = {
+            "MaGiaoDich": self.payment_key(dd, j),
+            "MaHoSo": dossier_key,
+            "MaTTHC": mx.pad(proc_code, 3),
+            "MaDonVi": mx.pad(agency_code, 4),
+            "SoTien": self._amount(int(dd.p_amount[j]), mx),
+            "LoaiPhiLePhi": mx.pad(FEE_TYPE[int(cat.proc_fee_type[int(dd.proc[i])])], 9),
+            "HinhThucThanhToan": mx.pad(PAYMENT_METHOD[method], 2),
+            "KenhThanhToan": mx.pad(PAYMENT_PORTAL[portal], 7) if portal >= 0 else mx.empty(),
+            "TrangThai": mx.pad(PAYMENT_STATUS[int(dd.p_st[j, slot])], 1),
+            "ThoiGianGD": mx.ts(first),
+            "NgayCapNhat": mx.ts(t[slot]),
+        }
+        kind = int(dd.p_invalid[j])
+        if kind and slot >= dd.p_invalid_from[j]:
+            self._break_payment(rec, PAYMENT_INVALID_KINDS[kind - 1], mx, first)
+        return rec
+
+    @staticmethod
+    def _amount(amount: int, mx: Mess):
+        if mx.clean:
+            return amount
+        v = mx.u[6]
+        if v < 0.5:
+            return amount
+        if v < 0.7:
+            return str(amount)
+        dotted = f"{amount:,}".replace(",", ".")
+        return dotted if v < 0.85 else f"{dotted} đ"
+
+    @staticmethod
+    def _break_payment(rec: dict, kind: str, mx: Mess, first: int) -> None:
+        u = mx.u[8]
+        empty = (None, ABSENT_FIELD, "", "  ")[int(u * 4) % 4]
+        if kind == "MaGiaoDich_empty":
+            rec["MaGiaoDich"] = empty
+        elif kind == "SoTien_empty":
+            rec["SoTien"] = empty
+        elif kind == "SoTien_unparseable":
+            rec["SoTien"] = ("1,5 triệu", "abc", "15O.000", "1.500.000 USD")[int(u * 4) % 4]
+        elif kind == "SoTien_negative":
+            amount = rec["SoTien"]
+            rec["SoTien"] = -50000 if not isinstance(amount, int) else -max(amount, 1000)
+        elif kind == "HinhThucThanhToan_invalid":
+            rec["HinhThucThanhToan"] = ("the-tin-dung", "online", "vi-dien-tu", "truc tuyen")[int(u * 4) % 4]
+        elif kind == "TrangThai_invalid":
+            rec["TrangThai"] = ("dang-xu-ly", "success", "thanh cong", "huy")[int(u * 4) % 4]
+        elif kind == "ThoiGianGD_empty":
+            rec["ThoiGianGD"] = empty
+        else:
+            rec["ThoiGianGD"] = _bad_timestamp(first, ("timestamp_impossible_date", "timestamp_bad_format",
+                                                       "timestamp_bad_hour")[int(u * 3) % 3], u)
+
+    def encode(self, rec: dict) -> bytes:
+        return self.encoder.encode({k: v for k, v in rec.items() if v is not ABSENT_FIELD})
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One record of a window: where it is generated and which version is current."""
+    t: int
+    key: str
+    iid: int
+    day: int
+    index: int
+    slot: int
+
+
+class Generator:
+    """The emulated source: reference lists and the windows of the change feeds."""
+
+    def __init__(self, opts: Options, max_cached_days: int = LIFE_DAYS + 16):
+        self.opts = opts
+        self.catalogue = build_catalogue(opts.seed, SIZES[opts.size], opts.start, opts.end)
+        self.renderer = Renderer(self.catalogue, opts)
+        self.first_day = day_number(opts.start)
+        self.end_day = day_number(opts.end)
+        self._days: OrderedDict[int, DayData] = OrderedDict()
+        self._max_days = max_cached_days
+        self._lock = threading.Lock()
+        self.days_generated = 0
+
+    # ------------------------------------------------------------ reference lists
+    def agencies(self) -> list[dict]:
+        rng = np.random.default_rng(np.random.SeedSequence([self.opts.seed, 0xA9E]))
+        out = []
+        for a in self.catalogue.agencies:
+            rec = agency_record(a)
+            mx = Mess(rng.random(N_MESS).tolist(), self.opts.clean)
+            rec["MaDonVi"] = mx.pad(rec["MaDonVi"], 3, 0.05)
+            rec["CapDonVi"] = mx.pad(rec["CapDonVi"], 4, 0.05)
+            if not mx.clean and mx.u[6] < 0.15:
+                rec["TenDonVi"] = _nfd(rec["TenDonVi"])
+            if rec["MaDonViCha"] is None or rec["MaDonViKeThua"] is None:
+                for name in ("MaDonViCha", "MaDonViKeThua", "HieuLucDen"):
+                    if rec[name] is None:
+                        rec[name] = mx.empty()
+            out.append({k: v for k, v in rec.items() if v is not ABSENT_FIELD})
+        return out
+
+    def procedures(self) -> list[dict]:
+        rng = np.random.default_rng(np.random.SeedSequence([self.opts.seed, 0x7707]))
+        out = []
+        for p in self.catalogue.procedures:
+            for version in p.versions:
+                rec = dict(version)
+                mx = Mess(rng.random(N_MESS).tolist(), self.opts.clean)
+                rec["MaTTHC"] = mx.pad(rec["MaTTHC"], 3, 0.05)
+                rec["MucDoDVC"] = mx.pad(rec["MucDoDVC"], 4, 0.05)
+                rec["CapThucHien"] = [mx.pad(level, 9, 0.05) for level in rec["CapThucHien"]]
+                if not mx.clean and mx.u[6] < 0.15:
+                    rec["TenTTHC"] = _nfd(rec["TenTTHC"])
+                for name in ("ThoiHanGiaiQuyet", "HieuLucDen"):
+                    if rec[name] is None:
+                        rec[name] = mx.empty()
+                out.append({k: v for k, v in rec.items() if v is not ABSENT_FIELD})
+        return out
+
+    # ------------------------------------------------------------ feeds
+    def day(self, day: int) -> DayData:
+        with self._lock:
+            data = self._days.get(day)
+            if data is not None:
+                self._days.move_to_end(day)
+                return data
+        data = generate_day(self.catalogue, self.opts, day)
+        with self._lock:
+            self.days_generated += 1
+            self._days[day] = data
+            while len(self._days) > self._max_days:
+                self._days.popitem(last=False)
+        return data
+
+    def window(self, entity: str, start: int, end: int, now: int) -> list[Entry]:
+        """Records whose current version (as of `now`) changed in [start, end), in feed order."""
+        first = max(self.first_day, -(-start // DAY) - LIFE_DAYS)
+        last = min(self.end_day - 1, (end - 1) // DAY, now // DAY)
+        entries: list[Entry] = []
+        for day in range(first, last + 1):
+            dd = self.day(day)
+            t = dd.t if entity == "dossier" else dd.p_t
+            if t.shape[0] == 0:
+                continue
+            visible = t <= now
+            has = visible.any(axis=1)
+            slot = t.shape[1] - 1 - np.argmax(visible[:, ::-1], axis=1)
+            current = t[np.arange(t.shape[0]), slot]
+            chosen = np.nonzero(has & (current >= start) & (current < end))[0]
+            key_of = self._dossier_key if entity == "dossier" else self._payment_key
+            base = day * 10_000_000
+            for i, s, tc in zip(chosen.tolist(), slot[chosen].tolist(), current[chosen].tolist()):
+                entries.append(Entry(tc, key_of(dd, i, s), base + i, day, i, s))
+        entries.sort(key=lambda e: (e.t, e.key, e.iid))
+        return entries
+
+    def _dossier_key(self, dd: DayData, i: int, slot: int) -> str:
+        if dd.invalid[i] == 1 and slot >= dd.invalid_from[i]:
+            return ""
+        return self.renderer.dossier_key(dd, i)
+
+    def _payment_key(self, dd: DayData, j: int, slot: int) -> str:
+        if dd.p_invalid[j] == 1 and slot >= dd.p_invalid_from[j]:
+            return ""
+        return Renderer.payment_key(dd, j)
+
+    def render(self, entity: str, entry: Entry, slot: int | None = None) -> bytes:
+        dd = self.day(entry.day)
+        slot = entry.slot if slot is None else slot
+        if entity == "dossier":
+            return self.renderer.encode(self.renderer.dossier(dd, entry.index, slot))
+        return self.renderer.encode(self.renderer.payment(dd, entry.index, slot))
+
+    def previous_version(self, entity: str, entry: Entry, start: int) -> int | None:
+        """The slot of the record's previous version when it too lies in the window, else None."""
+        dd = self.day(entry.day)
+        if entity == "dossier":
+            t, invalid = dd.t[entry.index], dd.invalid[entry.index]
+        else:
+            t, invalid = dd.p_t[entry.index], dd.p_invalid[entry.index]
+        if invalid:
+            return None  # keep keyless/invalid records out of the paging faults
+        for s in range(entry.slot - 1, -1, -1):
+            if t[s] < ABSENT:
+                return s if t[s] >= start else None
+        return None
+
+    def is_repeatable(self, entity: str, entry: Entry) -> bool:
+        return bool(entry.key)
