@@ -3,34 +3,33 @@
 -- macro takes VARCHAR and returns a typed value, or NULL when the value is empty or unparseable.
 -- Callers tell the two NULLs apart with stg_is_blank: blank is "absent", anything else is broken.
 
--- Empty means absent, null, "" or only whitespace.
+-- Empty means absent, null, "" or only whitespace (spaces, tabs, line breaks: what a sender
+-- may leave around a value). A literal character set: trim() with a computed one is 2x slower.
 CREATE OR REPLACE MACRO stg_is_blank(v) AS
-    v IS NULL OR regexp_full_match(v, '\s*');
+    v IS NULL OR trim(v, E' \t\n\r') = '';
 
 CREATE OR REPLACE MACRO stg_blank_to_null(v) AS
     CASE WHEN stg_is_blank(v) THEN NULL ELSE v END;
 
 -- Codes, enums and reference fields may carry surrounding whitespace (and NFD accents).
--- trim() only strips spaces; the regex also strips tabs and line breaks.
 CREATE OR REPLACE MACRO stg_code(v) AS
-    CASE WHEN stg_is_blank(v) THEN NULL
-         ELSE nfc_normalize(regexp_replace(v, '^\s+|\s+$', '', 'g')) END;
+    nfc_normalize(nullif(trim(v, E' \t\n\r'), ''));
 
 -- Free text (names): stored NFC so equal names compare equal whatever the sender's normal form.
 CREATE OR REPLACE MACRO stg_text(v) AS stg_code(v);
 
 -- An integer code is a JSON integer or a string of digits; '4.5', '-1' and '2e0' are not.
 CREATE OR REPLACE MACRO stg_int_code(v) AS
-    CASE WHEN regexp_full_match(coalesce(v, ''), '\s*[0-9]{1,9}\s*')
+    CASE WHEN regexp_full_match(stg_code(v), '[0-9]{1,9}')
          THEN CAST(stg_code(v) AS INTEGER) END;
 
 -- Local wall time (Asia/Ho_Chi_Minh, no offset) in exactly one of the two source formats.
 -- The shape is checked first because strptime alone is lenient ('1/3/2023 1:02:03' parses);
 -- try_strptime then rejects instants that do not exist (31/02, hour 25, second 60).
 CREATE OR REPLACE MACRO stg_local_ts(v) AS
-    CASE WHEN regexp_full_match(coalesce(v, ''), '\s*[0-9]{14}\s*')
+    CASE WHEN regexp_full_match(stg_code(v), '[0-9]{14}')
               THEN try_strptime(stg_code(v), '%Y%m%d%H%M%S')
-         WHEN regexp_full_match(coalesce(v, ''), '\s*[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}\s*')
+         WHEN regexp_full_match(stg_code(v), '[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}')
               THEN try_strptime(stg_code(v), '%d/%m/%Y %H:%M:%S')
     END;
 
@@ -52,9 +51,8 @@ CREATE OR REPLACE MACRO stg_channel(v) AS
 -- SoTien in VND: 1500000, "1500000", "1.500.000" or "1.500.000 đ" (dot = thousands separator).
 -- A leading minus is parsed so that a negative amount can be reported as negative, not as junk.
 CREATE OR REPLACE MACRO stg_amount_vnd(v) AS
-    CASE WHEN regexp_full_match(coalesce(nfc_normalize(v), ''),
-                                '\s*-?([0-9]+|[0-9]{1,3}(\.[0-9]{3})+)\s*(đ|Đ|vnđ|VNĐ|vnd|VND)?\s*')
-         THEN try_cast(regexp_replace(nfc_normalize(v), '[^0-9-]', '', 'g') AS BIGINT)
+    CASE WHEN regexp_full_match(stg_code(v), '-?([0-9]+|[0-9]{1,3}(\.[0-9]{3})+) ?(đ|Đ|vnđ|VNĐ|vnd|VND)?')
+         THEN try_cast(regexp_replace(stg_code(v), '[^0-9-]', '', 'g') AS BIGINT)
     END;
 
 -- Flags: "0"/"1" or JSON booleans (read as 'true'/'false').
@@ -66,7 +64,7 @@ CREATE OR REPLACE MACRO stg_flag(v) AS
 
 -- Reference-list dates: exactly yyyy-MM-dd naming a real day.
 CREATE OR REPLACE MACRO stg_iso_date(v) AS
-    CASE WHEN regexp_full_match(coalesce(v, ''), '\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*')
+    CASE WHEN regexp_full_match(stg_code(v), '[0-9]{4}-[0-9]{2}-[0-9]{2}')
          THEN CAST(try_strptime(stg_code(v), '%Y-%m-%d') AS DATE) END;
 
 -- CapThucHien: a JSON list of levels (read as its JSON text), or tolerated as a plain

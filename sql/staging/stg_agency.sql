@@ -30,17 +30,17 @@ SELECT
     sha256(record)             AS record_hash,
     row_id,
     -- A reference list is a full snapshot: the later window's copy is the later state.
-    NULL::TIMESTAMP            AS state_at
+    NULL::TIMESTAMP            AS state_at,
+    -- Checks, one boolean per rule (true = passes), named <SourceField>_<rule>: the narrow
+    -- frame GX validates (chk_agency). The expectation suite says which ones quarantine.
+    agency_code IS NOT NULL                                  AS MaDonVi_present,
+    coalesce(agency_level IN ('TINH', 'HUYEN', 'XA'), FALSE) AS CapDonVi_valid,
+    valid_from IS NOT NULL                                   AS HieuLucTu_valid,
+    valid_to IS NOT NULL OR stg_is_blank(HieuLucDen)         AS HieuLucDen_valid
 FROM src_agency;
 
-CREATE OR REPLACE TEMP TABLE chk_agency AS
-SELECT
-    row_id, window_start, stg_code(MaDonVi) AS record_key,
-    NOT stg_is_blank(MaDonVi)                                          AS MaDonVi_present,
-    coalesce(upper(stg_code(CapDonVi)) IN ('TINH', 'HUYEN', 'XA'), FALSE) AS CapDonVi_valid,
-    stg_iso_date(HieuLucTu) IS NOT NULL                                AS HieuLucTu_valid,
-    -- Not a validity rule of the contract: reported (warn), never quarantined.
-    stg_is_blank(HieuLucDen) OR stg_iso_date(HieuLucDen) IS NOT NULL   AS HieuLucDen_valid
-FROM src_agency;
+-- The narrow frame for GX: check columns are the ones named after a source field (capitalized).
+CREATE OR REPLACE TEMP VIEW chk_agency AS
+SELECT row_id, window_start, record_key, COLUMNS('^[A-Z]') FROM stg_agency;
 
 DROP TABLE src_agency;
