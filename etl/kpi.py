@@ -63,6 +63,7 @@ _TEMP_OBJECTS = (
     ("VIEW", "kpi_returned"),
     ("VIEW", "kpi_finished"),
     ("VIEW", "kpi_received"),
+    ("VIEW", "kpi_build_bound"),
     ("TABLE", "kpi_result"),
     ("TABLE", "kpi_build_period"),
     ("TABLE", "kpi_requested_period"),

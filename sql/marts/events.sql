@@ -1,56 +1,117 @@
--- The shared definitions of kpis.md as views over the facts, one row per (record, period to
--- build) it falls in. Each fact is paired with its month, quarter and year and hash-joined to
--- the periods to build: an equi-join streams over tens of millions of facts, a range join would not.
--- The min/max bounds only let DuckDB skip row groups outside the periods being built.
+-- The shared definitions of kpis.md as views over the facts: one row per (record, period to build)
+-- it falls in. Each fact is paired with its month, its quarter and its year (one UNION ALL branch
+-- each) and hash-joined to the periods to build: an equi-join streams over tens of millions of
+-- facts, where a join on a computed period type or a range join would not.
+-- The per-type bounds only let DuckDB skip row groups outside the periods being built; a type
+-- with nothing to build gets a NULL bound and reads nothing.
+CREATE OR REPLACE TEMP VIEW kpi_build_bound AS
+SELECT period_type, min(period_start) AS first_day, max(period_end) + 1 AS end_day
+FROM kpi_build_period
+GROUP BY period_type;
 
 -- Received in P: local NgayTiepNhan date in P, TrangThaiHoSo not 1 (registered) or 3 (rejected).
 CREATE OR REPLACE TEMP VIEW kpi_received AS
-SELECT p.period_type, p.period_start, f.*
-FROM core.fact_dossier AS f
-CROSS JOIN (SELECT DISTINCT period_type FROM kpi_build_period) AS g
-JOIN kpi_build_period AS p
-    ON p.period_type = g.period_type
-   AND p.period_start = date_trunc(g.period_type, f.received_at)::DATE
-WHERE f.status NOT IN (1, 3)
-  AND f.received_at >= (SELECT min(period_start) FROM kpi_build_period)
-  AND f.received_at < (SELECT max(period_end) FROM kpi_build_period) + 1;
+SELECT e.*
+FROM (
+    SELECT 'month' AS period_type, date_trunc('month', f.received_at)::DATE AS period_start, f.*
+    FROM core.fact_dossier AS f
+    WHERE f.status NOT IN (1, 3)
+      AND f.received_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'month')
+      AND f.received_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'month')
+    UNION ALL
+    SELECT 'quarter' AS period_type, date_trunc('quarter', f.received_at)::DATE AS period_start, f.*
+    FROM core.fact_dossier AS f
+    WHERE f.status NOT IN (1, 3)
+      AND f.received_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'quarter')
+      AND f.received_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'quarter')
+    UNION ALL
+    SELECT 'year' AS period_type, date_trunc('year', f.received_at)::DATE AS period_start, f.*
+    FROM core.fact_dossier AS f
+    WHERE f.status NOT IN (1, 3)
+      AND f.received_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'year')
+      AND f.received_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'year')
+) AS e
+SEMI JOIN kpi_build_period AS p
+    ON p.period_type = e.period_type AND p.period_start = e.period_start;
 
 -- Finished in P: TrangThaiHoSo 9 or 10 and local NgayKetThucXuLy date in P.
 CREATE OR REPLACE TEMP VIEW kpi_finished AS
-SELECT p.period_type, p.period_start, f.*
-FROM core.fact_dossier AS f
-CROSS JOIN (SELECT DISTINCT period_type FROM kpi_build_period) AS g
-JOIN kpi_build_period AS p
-    ON p.period_type = g.period_type
-   AND p.period_start = date_trunc(g.period_type, f.finished_at)::DATE
-WHERE f.status IN (9, 10)
-  AND f.finished_at >= (SELECT min(period_start) FROM kpi_build_period)
-  AND f.finished_at < (SELECT max(period_end) FROM kpi_build_period) + 1;
+SELECT e.*
+FROM (
+    SELECT 'month' AS period_type, date_trunc('month', f.finished_at)::DATE AS period_start, f.*
+    FROM core.fact_dossier AS f
+    WHERE f.status IN (9, 10)
+      AND f.finished_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'month')
+      AND f.finished_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'month')
+    UNION ALL
+    SELECT 'quarter' AS period_type, date_trunc('quarter', f.finished_at)::DATE AS period_start, f.*
+    FROM core.fact_dossier AS f
+    WHERE f.status IN (9, 10)
+      AND f.finished_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'quarter')
+      AND f.finished_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'quarter')
+    UNION ALL
+    SELECT 'year' AS period_type, date_trunc('year', f.finished_at)::DATE AS period_start, f.*
+    FROM core.fact_dossier AS f
+    WHERE f.status IN (9, 10)
+      AND f.finished_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'year')
+      AND f.finished_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'year')
+) AS e
+SEMI JOIN kpi_build_period AS p
+    ON p.period_type = e.period_type AND p.period_start = e.period_start;
 
 -- Returned in P: TrangThaiHoSo 10 with local NgayTra date in P.
 CREATE OR REPLACE TEMP VIEW kpi_returned AS
-SELECT p.period_type, p.period_start, f.*
-FROM core.fact_dossier AS f
-CROSS JOIN (SELECT DISTINCT period_type FROM kpi_build_period) AS g
-JOIN kpi_build_period AS p
-    ON p.period_type = g.period_type
-   AND p.period_start = date_trunc(g.period_type, f.returned_at)::DATE
-WHERE f.status = 10
-  AND f.returned_at >= (SELECT min(period_start) FROM kpi_build_period)
-  AND f.returned_at < (SELECT max(period_end) FROM kpi_build_period) + 1;
+SELECT e.*
+FROM (
+    SELECT 'month' AS period_type, date_trunc('month', f.returned_at)::DATE AS period_start, f.*
+    FROM core.fact_dossier AS f
+    WHERE f.status = 10
+      AND f.returned_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'month')
+      AND f.returned_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'month')
+    UNION ALL
+    SELECT 'quarter' AS period_type, date_trunc('quarter', f.returned_at)::DATE AS period_start, f.*
+    FROM core.fact_dossier AS f
+    WHERE f.status = 10
+      AND f.returned_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'quarter')
+      AND f.returned_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'quarter')
+    UNION ALL
+    SELECT 'year' AS period_type, date_trunc('year', f.returned_at)::DATE AS period_start, f.*
+    FROM core.fact_dossier AS f
+    WHERE f.status = 10
+      AND f.returned_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'year')
+      AND f.returned_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'year')
+) AS e
+SEMI JOIN kpi_build_period AS p
+    ON p.period_type = e.period_type AND p.period_start = e.period_start;
 
 -- Successful in P: TrangThai thanh-cong and local ThoiGianGD date in P. Agency and procedure are
 -- the payment's own MaDonVi and MaTTHC (agency_code may be null: such a payment counts for `*` only).
 CREATE OR REPLACE TEMP VIEW kpi_payment_success AS
-SELECT p.period_type, p.period_start, f.*, f.payment_method_code = 'truc-tuyen' AS is_online
-FROM core.fact_payment AS f
-CROSS JOIN (SELECT DISTINCT period_type FROM kpi_build_period) AS g
-JOIN kpi_build_period AS p
-    ON p.period_type = g.period_type
-   AND p.period_start = date_trunc(g.period_type, f.transacted_at)::DATE
-WHERE f.status = 'thanh-cong'
-  AND f.transacted_at >= (SELECT min(period_start) FROM kpi_build_period)
-  AND f.transacted_at < (SELECT max(period_end) FROM kpi_build_period) + 1;
+SELECT e.*
+FROM (
+    SELECT 'month' AS period_type, date_trunc('month', f.transacted_at)::DATE AS period_start, f.*,
+        f.payment_method_code = 'truc-tuyen' AS is_online
+    FROM core.fact_payment AS f
+    WHERE f.status = 'thanh-cong'
+      AND f.transacted_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'month')
+      AND f.transacted_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'month')
+    UNION ALL
+    SELECT 'quarter' AS period_type, date_trunc('quarter', f.transacted_at)::DATE AS period_start, f.*,
+        f.payment_method_code = 'truc-tuyen' AS is_online
+    FROM core.fact_payment AS f
+    WHERE f.status = 'thanh-cong'
+      AND f.transacted_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'quarter')
+      AND f.transacted_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'quarter')
+    UNION ALL
+    SELECT 'year' AS period_type, date_trunc('year', f.transacted_at)::DATE AS period_start, f.*,
+        f.payment_method_code = 'truc-tuyen' AS is_online
+    FROM core.fact_payment AS f
+    WHERE f.status = 'thanh-cong'
+      AND f.transacted_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'year')
+      AND f.transacted_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'year')
+) AS e
+SEMI JOIN kpi_build_period AS p
+    ON p.period_type = e.period_type AND p.period_start = e.period_start;
 
 -- Catalogue on the last day d of each period: procedure versions valid on d. Inferred members
 -- (codes seen only on facts) are not part of any catalogue.
