@@ -187,7 +187,7 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
     business = is_business_day(day)
     weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
     # Offline dossiers vanish on days off; weigh working days up so the mean stays near volume.
-    lam = opts.volume * (1.2 if business else (1.0 if weekday >= 5 else 0.6))
+    lam = opts.volume * (1.25 if business else (1.05 if weekday >= 5 else 0.6))
     n_raw = int(rng.poisson(lam))
     date = day_of(day)
     valid = np.array([a.valid_on(date) for a in cat.agencies])
@@ -237,7 +237,9 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
     t[:, 1] = np.where(registered_only, ABSENT, t_recv)
     st[:, 1] = np.where(rejected, 3, 2)
     working = ~registered_only & ~rejected
-    t_proc = t_recv + 600 + (U[:, 9] * 4 * HOUR).astype(np.int64)
+    # Most dossiers are assigned to a handler within hours, some wait a day or two.
+    wait = np.where(U[:, 9] < 0.7, U[:, 9] / 0.7 * 4 * HOUR, (U[:, 9] - 0.7) / 0.3 * 2 * DAY)
+    t_proc = t_recv + 600 + wait.astype(np.int64)
     t[:, 2] = np.where(working, t_proc, ABSENT)
     t_pause = t_proc + DAY + (U[:, 10] * 4 * DAY).astype(np.int64)
     t_resume = t_pause + DAY + (U[:, 11] * 6 * DAY).astype(np.int64)
@@ -284,7 +286,8 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
 
     # Payments: fee-carrying dossiers that were received pay (most of them), some online.
     online_payable = np.where(upgraded, has_fee, cat.proc_online_payment_v1[proc])
-    pays = has_fee & working & (rng.random(n) < 0.93)
+    # Commune counters often collect small fees in cash without syncing a transaction.
+    pays = has_fee & working & (rng.random(n) < np.where(cat.level_of_agency[agency] == 2, 0.5, 0.9))
     di = np.nonzero(pays)[0].astype(np.int32)
     m1 = len(di)
     V = rng.random((m1, 12))
