@@ -27,7 +27,7 @@ import msgspec
 
 from etl import pii
 from etl.config import Settings
-from etl.source import ApiClient, entity_spec
+from etl.source import MAX_PAGE_SIZE, ApiClient, entity_spec
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,12 @@ def _sweep_stale_spools(directory: Path) -> None:
 
 
 def extract(
-    settings: Settings, entity: str, day: date | str, client: ApiClient | None = None
+    settings: Settings,
+    entity: str,
+    day: date | str,
+    client: ApiClient | None = None,
+    *,
+    page_size: int = MAX_PAGE_SIZE,
 ) -> Path:
     """Fetch one window (a feed's local day, or a reference list's full snapshot) into a spool.
 
@@ -254,7 +259,7 @@ def extract(
     began = time.monotonic()
     try:
         pages: Iterable[list[dict[str, Any]]] = (
-            api.iter_pages(entity, window_start, window_end)
+            api.iter_pages(entity, window_start, window_end, page_size)
             if spec.paged
             else [api.get_reference(entity)]
         )
@@ -450,7 +455,12 @@ def land(settings: Settings, spool_path: Path | str) -> Path:
 
 
 def land_window(
-    settings: Settings, entity: str, day: date | str, client: ApiClient | None = None
+    settings: Settings,
+    entity: str,
+    day: date | str,
+    client: ApiClient | None = None,
+    *,
+    page_size: int = MAX_PAGE_SIZE,
 ) -> Path:
     """Extract and land one window; returns the manifest's path."""
-    return land(settings, extract(settings, entity, day, client=client))
+    return land(settings, extract(settings, entity, day, client=client, page_size=page_size))
