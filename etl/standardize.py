@@ -6,7 +6,7 @@ source's Vietnamese field names to ours. The flow for one entity:
 
     stage_entity(con, entity, files)   landed_<entity> → stg_<entity> (+ chk_<entity>, narrow)
     ... GX validates chk_<entity>, failures go to row_failure ...
-    judge_entity(con, entity, failures) → table `staged` (is_valid, reasons, superseded)
+    judge_entity(con, entity, failures) → view `staged` (is_valid, reasons, superseded)
     write_staged_parquet(con, path)
 """
 from __future__ import annotations
@@ -124,7 +124,7 @@ def check_frame_query(entity: str) -> str:
 
 def judge_entity(con: duckdb.DuckDBPyConnection, entity: str,
                  failures: Iterable[tuple[int, str, int]]) -> None:
-    """Build table `staged` for one entity from its failed checks (row_id, reason, ordinal)."""
+    """Define view `staged` for one entity from its failed checks (row_id, reason, ordinal)."""
     entity = _require_entity(entity)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE row_failure (row_id BIGINT, reason VARCHAR, ordinal INTEGER)"
@@ -138,15 +138,25 @@ def judge_entity(con: duckdb.DuckDBPyConnection, entity: str,
 
 
 def write_staged_parquet(con: duckdb.DuckDBPyConnection, entity: str, path: Path) -> int:
-    """Write table `staged` as the entity's parquet (exact staged schema); returns its rows."""
+    """Write view `staged` as the entity's parquet (exact staged schema); returns its rows."""
     columns = ", ".join(STAGED_COLUMNS[_require_entity(entity)] + STAGING_COLUMNS)
     # Ordered by content, not by read order, so identical input gives an identical file.
-    con.execute(
+    # `staged` is a view: the judging runs once, streaming into the file.
+    (written,) = con.execute(
         f"COPY (SELECT {columns} FROM staged "
         f"ORDER BY window_start, record_key NULLS LAST, record_hash) "
         f"TO '{_sql_path(path)}' (FORMAT parquet, COMPRESSION zstd)"
-    )
-    return con.execute("SELECT count(*) FROM staged").fetchall()[0][0]
+    ).fetchall()[0]
+    return int(written)
+
+
+def release_entity(con: duckdb.DuckDBPyConnection, entity: str) -> None:
+    """Free an entity's work tables once its parquet is written (a big batch holds GBs)."""
+    entity = _require_entity(entity)
+    con.execute("DROP VIEW IF EXISTS staged")
+    con.execute(f"DROP VIEW IF EXISTS chk_{entity}")
+    con.execute(f"DROP TABLE IF EXISTS stg_{entity}")
+    con.execute(f"DROP TABLE IF EXISTS landed_{entity}")
 
 
 def _sql_path(path: Path) -> str:

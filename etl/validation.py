@@ -434,6 +434,7 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
                 ]
                 standardize.judge_entity(con, entity, failures)
                 written = standardize.write_staged_parquet(con, entity, staging / f"{entity}.parquet")
+                standardize.release_entity(con, entity)
                 log.info("staged %s: %d rows, %d failed checks", entity, written, len(failures))
         finally:
             con.close()

@@ -2,10 +2,10 @@
 --   getvariable('stg_table'): the entity's stg_<entity> table (see stg_<entity>.sql);
 --   row_failure(row_id, reason, ordinal): one row per failed quarantining expectation per
 --   record, as reported by GX (ordinal = the expectation's position in the suite).
--- Output: staged — the stg columns, then is_valid, reasons, superseded, record, record_hash.
+-- Output: view staged — the stg columns, then is_valid, reasons, superseded, record, record_hash.
 -- superseded: valid, and a later valid state of the same key is elsewhere in the batch
 -- (latest state_at wins; tie → the later window; a reference list orders by window only).
-CREATE OR REPLACE TEMP TABLE staged AS
+CREATE OR REPLACE TEMP VIEW staged AS
 WITH failed AS (
     SELECT row_id, string_agg(reason, '; ' ORDER BY first_ordinal) AS reasons
     FROM (SELECT row_id, reason, min(ordinal) AS first_ordinal FROM row_failure GROUP BY ALL)
