@@ -111,6 +111,12 @@ def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:
     Runs inside the caller's transaction, so the dirty marks and the rows they stand for commit
     or roll back together. Returns the number of kpi_value rows written.
     """
+    pending = con.execute("SELECT count(*) FROM audit.kpi_dirty_period").fetchall()[0][0]
+    if not pending:
+        # Nothing changed in the facts; targets and view definitions may have.
+        con.execute(read_sql("marts/refresh_targets.sql"))
+        ensure_views(con)
+        return 0
     written = _rebuild(con, "SELECT DISTINCT period_type, period_start FROM audit.kpi_dirty_period")
     con.execute("DELETE FROM audit.kpi_dirty_period")
     return written

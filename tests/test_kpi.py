@@ -390,3 +390,15 @@ def test_scorecard_reads_the_latest_month_and_quarter(warehouse, tmp_path):
     copy = tmp_path / "read-only.duckdb"
     shutil.copy(path, copy)
     assert kpi.scorecard_from_file(copy, top=2) == text
+
+
+def test_a_changed_target_reaches_every_row_without_dirty_periods(warehouse):
+    con = warehouse
+    with transaction(con):
+        con.execute("UPDATE mart.kpi_target SET target = 0.4 WHERE kpi_code = 'ONLINE_RATE'")
+        assert kpi.rebuild_pending(con) == 0
+    feb = kpi_rows(con, "month", FEB)
+    # `*` in Feb: 2 of 4 received online = 0.5, now above the lowered target.
+    assert feb[("month", FEB, "*", "ONLINE_RATE")][2:] == (0.5, 0.4, True)
+    # ZZ received 0 of 1 online: 0.0 stays below it.
+    assert feb[("month", FEB, "ZZ", "ONLINE_RATE")][2:] == (0.0, 0.4, False)
