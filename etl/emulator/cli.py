@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import signal
 import sys
+import threading
 
 
 def _date(text: str) -> dt.date:
@@ -62,10 +63,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="delay of a 'slow' fault in seconds (3)")
 
 
-class _Stop(Exception):
-    pass
-
-
 def run(args: argparse.Namespace) -> int:
     from etl.emulator.generator import Generator, Options
     from etl.emulator.server import (
@@ -100,14 +97,15 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     def stop(signum, frame):
-        raise _Stop()
+        # shutdown() waits for the serve loop, which runs in this (main) thread: ask from another.
+        threading.Thread(target=server.shutdown, daemon=True).start()
 
     previous = signal.signal(signal.SIGTERM, stop)
     host, port = server.server_address[:2]
     print(f"TTHC emulator ready at http://{host}:{port}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
-    except (_Stop, KeyboardInterrupt):
+    except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)

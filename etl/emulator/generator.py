@@ -16,6 +16,7 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import msgspec
 import numpy as np
@@ -136,44 +137,43 @@ class Options:
         return self.dossiers_per_day if self.dossiers_per_day is not None else SIZES[self.size].dossiers_per_day
 
 
+DOSSIER_SMALL = ("agency", "proc", "channel", "remote", "applicant_type", "return_mode",
+                 "digitized", "gender", "family", "middle", "given", "invalid", "invalid_from",
+                 "unknown_ref")
+DOSSIER_BIG = ("id_number", "phone", "due")
+PAYMENT_SMALL = ("dossier", "attempt", "method", "portal", "invalid", "invalid_from", "unknown_ref")
+D_AGENCY, D_INVALID, D_INVALID_FROM = (DOSSIER_SMALL.index(c) for c in ("agency", "invalid", "invalid_from"))
+P_DOSSIER, P_ATTEMPT, P_INVALID, P_INVALID_FROM = (
+    PAYMENT_SMALL.index(c) for c in ("dossier", "attempt", "invalid", "invalid_from"))
+
+
 @dataclass
 class DayData:
-    """One local submission day: its dossiers and their payments, as columns."""
+    """One local submission day: its dossiers and their payments, as packed columns.
+
+    Scalar attributes are packed in one matrix per width, so rendering one record costs a
+    couple of `tolist()` calls instead of dozens of numpy scalar reads.
+    """
     day: int
     n: int
-    agency: np.ndarray
-    proc: np.ndarray
-    channel: np.ndarray
-    remote: np.ndarray
-    applicant_type: np.ndarray
-    return_mode: np.ndarray
-    digitized: np.ndarray
-    gender: np.ndarray
-    family: np.ndarray
-    middle: np.ndarray
-    given: np.ndarray
-    id_number: np.ndarray
-    phone: np.ndarray
-    t: np.ndarray       # [n, DOSSIER_SLOTS] local seconds or ABSENT
-    st: np.ndarray      # [n, DOSSIER_SLOTS] TrangThaiHoSo
-    due: np.ndarray     # NgayHenTra or -1
-    mess: np.ndarray    # [n, N_MESS] float32 uniforms that pick the messy spellings
-    invalid: np.ndarray      # 0 = valid, else 1 + index in DOSSIER_INVALID_KINDS
-    invalid_from: np.ndarray  # first slot served invalid
-    unknown_ref: np.ndarray   # 0 none, 1 MaTTHC, 2 MaDonVi
-    # payments
+    small: np.ndarray   # int32 [n, len(DOSSIER_SMALL)]
+    big: np.ndarray     # int64 [n, len(DOSSIER_BIG)]; due = NgayHenTra or -1
+    t: np.ndarray       # int64 [n, DOSSIER_SLOTS] local seconds or ABSENT
+    st: np.ndarray      # int8 [n, DOSSIER_SLOTS] TrangThaiHoSo of each slot
+    mess: np.ndarray    # float32 [n, N_MESS] uniforms that pick the messy spellings
     m: int
-    p_dossier: np.ndarray
-    p_attempt: np.ndarray
-    p_method: np.ndarray
-    p_portal: np.ndarray
-    p_amount: np.ndarray
-    p_t: np.ndarray     # [m, PAYMENT_SLOTS]
-    p_st: np.ndarray    # [m, PAYMENT_SLOTS] index into PAYMENT_STATUS
+    p_small: np.ndarray  # int32 [m, len(PAYMENT_SMALL)]
+    p_amount: np.ndarray  # int64 [m]
+    p_t: np.ndarray     # int64 [m, PAYMENT_SLOTS]
+    p_st: np.ndarray    # int8 [m, PAYMENT_SLOTS] index into PAYMENT_STATUS
     p_mess: np.ndarray
-    p_invalid: np.ndarray
-    p_invalid_from: np.ndarray
-    p_unknown_ref: np.ndarray  # 0 none, 1 MaTTHC, 2 MaDonVi, 3 MaHoSo empty, 4 MaHoSo unknown
+
+    def column(self, name: str) -> np.ndarray:
+        if name in DOSSIER_SMALL:
+            return self.small[:, DOSSIER_SMALL.index(name)]
+        if name in DOSSIER_BIG:
+            return self.big[:, DOSSIER_BIG.index(name)]
+        return self.p_small[:, PAYMENT_SMALL.index(name.removeprefix("p_"))]
 
 
 def _last_present_slot(t: np.ndarray) -> np.ndarray:
@@ -320,21 +320,33 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
     _bound_lifecycle(p_t, day)
     m = len(p_dossier)
     p_invalid, p_invalid_from, p_unknown = _defects(rng, opts, p_t, len(PAYMENT_INVALID_KINDS), 4)
+    columns = dict(agency=agency, proc=proc, channel=channel, remote=remote,
+                   applicant_type=applicant_type, return_mode=return_mode, digitized=digitized,
+                   gender=gender, family=family, middle=middle, given=given, invalid=invalid,
+                   invalid_from=invalid_from, unknown_ref=unknown_ref)
+    p_columns = dict(dossier=p_dossier,
+                     attempt=np.concatenate([np.ones(m1, np.int8), np.full(len(ri), 2, np.int8)]),
+                     method=np.concatenate([method, method[ri]]),
+                     portal=np.concatenate([portal, portal[ri]]),
+                     invalid=p_invalid, invalid_from=p_invalid_from, unknown_ref=p_unknown)
     return DayData(
-        day=day, n=n, agency=agency, proc=proc, channel=channel, remote=remote,
-        applicant_type=applicant_type, return_mode=return_mode, digitized=digitized,
-        gender=gender, family=family, middle=middle, given=given, id_number=id_number,
-        phone=phone, t=t, st=st, due=due, mess=mess, invalid=invalid, invalid_from=invalid_from,
-        unknown_ref=unknown_ref,
-        m=m, p_dossier=p_dossier,
-        p_attempt=np.concatenate([np.ones(m1, np.int8), np.full(len(ri), 2, np.int8)]),
-        p_method=np.concatenate([method, method[ri]]),
-        p_portal=np.concatenate([portal, portal[ri]]),
+        day=day, n=n,
+        small=_pack([columns[c] for c in DOSSIER_SMALL], np.int32, n),
+        big=_pack([id_number, phone, due], np.int64, n),
+        t=t, st=st, mess=mess,
+        m=m,
+        p_small=_pack([p_columns[c] for c in PAYMENT_SMALL], np.int32, m),
         p_amount=cat.proc_fee[proc[p_dossier]],
         p_t=p_t, p_st=np.concatenate([pst, pst2]),
         p_mess=rng.random((m, N_MESS), dtype=np.float32),
-        p_invalid=p_invalid, p_invalid_from=p_invalid_from, p_unknown_ref=p_unknown,
     )
+
+
+def _pack(columns: list[np.ndarray], dtype, rows: int) -> np.ndarray:
+    packed = np.empty((rows, len(columns)), dtype=dtype)
+    for k, col in enumerate(columns):
+        packed[:, k] = col
+    return packed
 
 
 def _bound_lifecycle(t: np.ndarray, day: int) -> None:
@@ -379,15 +391,15 @@ def _day_text(day: int) -> tuple[str, str]:
     return text
 
 
+_TOD_COMPACT = [f"{h:02d}{m:02d}{x:02d}" for h in range(24) for m in range(60) for x in range(60)]
+_TOD_SLASHED = [f" {h:02d}:{m:02d}:{x:02d}" for h in range(24) for m in range(60) for x in range(60)]
+
+
 def format_local(t: int, slashed: bool = False) -> str:
     """Local seconds as `yyyyMMddHHmmss` or `dd/MM/yyyy HH:mm:ss` (local time, no offset)."""
-    day, tod = divmod(int(t), DAY)
-    h, rest = divmod(tod, HOUR)
-    mi, s = divmod(rest, 60)
+    day, tod = divmod(t, DAY)
     compact, slash = _day_text(day)
-    if slashed:
-        return f"{slash} {h:02d}:{mi:02d}:{s:02d}"
-    return f"{compact}{h:02d}{mi:02d}{s:02d}"
+    return slash + _TOD_SLASHED[tod] if slashed else compact + _TOD_COMPACT[tod]
 
 
 def _nfd(text: str) -> str:
@@ -437,57 +449,63 @@ class Renderer:
         self.cat, self.opts = cat, opts
         self.encoder = msgspec.json.Encoder()
         self.agency_short = [a.short for a in cat.agencies]
+        self.fee_type = cat.proc_fee_type.tolist()
 
-    def dossier_key(self, dd: DayData, i: int) -> str:
+    def dossier_key(self, dd: DayData, i: int, agency: int | None = None) -> str:
         compact, _ = _day_text(dd.day)
-        return f"{PROVINCE_SUFFIX}.{self.agency_short[int(dd.agency[i])]}-{compact}-{i + 1:07d}"
+        if agency is None:
+            agency = int(dd.small[i, D_AGENCY])
+        return f"{PROVINCE_SUFFIX}.{self.agency_short[agency]}-{compact}-{i + 1:07d}"
 
     @staticmethod
     def payment_key(dd: DayData, j: int) -> str:
         compact, _ = _day_text(dd.day)
-        return f"GD{compact}{int(dd.p_dossier[j]) + 1:07d}{int(dd.p_attempt[j])}"
+        return f"GD{compact}{int(dd.p_small[j, P_DOSSIER]) + 1:07d}{int(dd.p_small[j, P_ATTEMPT])}"
 
     def dossier(self, dd: DayData, i: int, slot: int) -> dict:
         cat = self.cat
-        mx = Mess(dd.mess[i].tolist(), self.opts.clean)
-        t = dd.t[i]
+        (agency, proc, channel, remote, applicant_type, return_mode, digitized, gender, family,
+         middle, given, invalid, invalid_from, unknown) = dd.small[i].tolist()
+        id_number, phone, due = dd.big[i].tolist()
+        t = dd.t[i].tolist()
         status = int(dd.st[i, slot])
-        agency = cat.agencies[int(dd.agency[i])]
-        procedure = cat.procedures[int(dd.proc[i])]
-        proc_code, agency_code = procedure.code, agency.code
-        unknown = int(dd.unknown_ref[i])
+        mx = Mess(dd.mess[i].tolist(), self.opts.clean)
+        proc_code = cat.procedures[proc].code
+        agency_code = cat.agencies[agency].code
         if unknown == 1:
             proc_code = f"2.{990000 + (dd.day + i) % 37:06d}"
         elif unknown == 2:
             agency_code = f"{900 + (dd.day + i) % 13:03d}.00.99.{PROVINCE_SUFFIX}"
-        channel = int(dd.channel[i])
         received = slot >= 1 and t[1] < ABSENT
-        ended = status in (9, 10)
+        if applicant_type == 0:
+            names = (MIDDLE_FEMALE, GIVEN_FEMALE) if gender else (MIDDLE_MALE, GIVEN_MALE)
+            applicant = f"{FAMILY_NAMES[family]} {names[0][middle]} {names[1][given]}"
+        else:
+            kinds = BUSINESS_KINDS if applicant_type == 1 else ORG_KINDS
+            applicant = f"{kinds[id_number % 4]} {BUSINESS_WORDS[(id_number // 7) % len(BUSINESS_WORDS)]}"
         rec = {
-            "MaHoSo": self.dossier_key(dd, i),
+            "MaHoSo": self.dossier_key(dd, i, agency),
             "MaTTHC": mx.pad(proc_code, 3),
             "MaDonVi": mx.pad(agency_code, 4),
             "KenhThucHien": self._channel(channel, mx),
             "NopTuXa": (mx.empty() if channel != 2 else
-                        (int(dd.remote[i]) if not mx.clean and mx.u[7] < 0.1 else str(int(dd.remote[i])))),
-            "LoaiDoiTuong": APPLICANT_TYPES[int(dd.applicant_type[i])],
-            "ChuHoSo": self._applicant(dd, i, mx),
-            "SoGiayToChuHoSo": f"{int(dd.id_number[i]):012d}",
-            "SoDienThoai": f"0{int(dd.phone[i])}" if dd.phone[i] >= 0 else mx.empty(),
+                        remote if not mx.clean and mx.u[7] < 0.1 else str(remote)),
+            "LoaiDoiTuong": APPLICANT_TYPES[applicant_type],
+            "ChuHoSo": _nfd(applicant) if not mx.clean and mx.u[6] < 0.1 else applicant,
+            "SoGiayToChuHoSo": f"{id_number:012d}",
+            "SoDienThoai": f"0{phone}" if phone >= 0 else mx.empty(),
             "NgayNopHoSo": mx.ts(t[0] if t[0] < ABSENT else t[1]),
             "NgayTiepNhan": mx.ts(t[1]) if received else mx.empty(),
-            "NgayHenTra": mx.ts(dd.due[i]) if received and dd.due[i] >= 0 else mx.empty(),
-            "NgayKetThucXuLy": mx.ts(t[5]) if ended else mx.empty(),
+            "NgayHenTra": mx.ts(due) if received and due >= 0 else mx.empty(),
+            "NgayKetThucXuLy": mx.ts(t[5]) if status in (9, 10) else mx.empty(),
             "NgayTra": mx.ts(t[6]) if status == 10 else mx.empty(),
             "TrangThaiHoSo": mx.int_code(status, 1, 0.3),
-            "HinhThucTra": mx.int_code(int(dd.return_mode[i]), 7, 0.2),
-            "HoSoCoThanhPhanSoHoa": (int(dd.digitized[i]) if not mx.clean and mx.u[7] > 0.9
-                                     else str(int(dd.digitized[i]))),
+            "HinhThucTra": mx.int_code(return_mode, 7, 0.2),
+            "HoSoCoThanhPhanSoHoa": digitized if not mx.clean and mx.u[7] > 0.9 else str(digitized),
             "NgayCapNhat": mx.ts(t[slot]),
         }
-        kind = int(dd.invalid[i])
-        if kind and slot >= dd.invalid_from[i]:
-            self._break_dossier(rec, DOSSIER_INVALID_KINDS[kind - 1], mx, t)
+        if invalid and slot >= invalid_from:
+            self._break_dossier(rec, DOSSIER_INVALID_KINDS[invalid - 1], mx, t)
         return rec
 
     def _channel(self, channel: int, mx: Mess):
@@ -500,20 +518,6 @@ class Renderer:
             return str(channel)
         label = CHANNEL_LABELS[channel]
         return label if v < 0.88 else _nfd(label)
-
-    def _applicant(self, dd: DayData, i: int, mx: Mess) -> str:
-        kind = int(dd.applicant_type[i])
-        seed = int(dd.id_number[i])
-        if kind == 1:
-            name = f"{BUSINESS_KINDS[seed % 4]} {BUSINESS_WORDS[(seed // 7) % len(BUSINESS_WORDS)]}"
-        elif kind == 2:
-            name = f"{ORG_KINDS[seed % 4]} {BUSINESS_WORDS[(seed // 7) % len(BUSINESS_WORDS)]}"
-        else:
-            female = bool(dd.gender[i])
-            middle = (MIDDLE_FEMALE if female else MIDDLE_MALE)[int(dd.middle[i])]
-            given = (GIVEN_FEMALE if female else GIVEN_MALE)[int(dd.given[i])]
-            name = f"{FAMILY_NAMES[int(dd.family[i])]} {middle} {given}"
-        return _nfd(name) if not mx.clean and mx.u[6] < 0.1 else name
 
     @staticmethod
     def _break_dossier(rec: dict, kind: str, mx: Mess, t) -> None:
@@ -536,41 +540,37 @@ class Renderer:
 
     def payment(self, dd: DayData, j: int, slot: int) -> dict:
         cat = self.cat
+        i, attempt, method, portal, invalid, invalid_from, unknown = dd.p_small[j].tolist()
+        t = dd.p_t[j].tolist()
         mx = Mess(dd.p_mess[j].tolist(), self.opts.clean)
-        i = int(dd.p_dossier[j])
-        t = dd.p_t[j]
-        agency = cat.agencies[int(dd.agency[i])]
-        procedure = cat.procedures[int(dd.proc[i])]
-        proc_code, agency_code = procedure.code, agency.code
-        dossier_key = self.dossier_key(dd, i)
-        unknown = int(dd.p_unknown_ref[j])
+        agency, proc = dd.small[i, :2].tolist()
+        proc_code = cat.procedures[proc].code
+        agency_code = cat.agencies[agency].code
+        dossier_key = self.dossier_key(dd, i, agency)
         if unknown == 1:
             proc_code = f"2.{990000 + (dd.day + j) % 37:06d}"
         elif unknown == 2:
             agency_code = f"{900 + (dd.day + j) % 13:03d}.00.99.{PROVINCE_SUFFIX}"
         elif unknown == 3:
-            dossier_key = mx.empty() if not mx.clean else None
+            dossier_key = mx.empty()
         elif unknown == 4:
             dossier_key = f"{PROVINCE_SUFFIX}.XX-{_day_text(dd.day)[0]}-{9_000_000 + j:07d}"
-        method = int(dd.p_method[j])
-        portal = int(dd.p_portal[j])
         first = t[0] if t[0] < ABSENT else t[1]
         rec = {
-            "MaGiaoDich": self.payment_key(dd, j),
+            "MaGiaoDich": f"GD{_day_text(dd.day)[0]}{i + 1:07d}{attempt}",
             "MaHoSo": dossier_key,
             "MaTTHC": mx.pad(proc_code, 3),
             "MaDonVi": mx.pad(agency_code, 4),
             "SoTien": self._amount(int(dd.p_amount[j]), mx),
-            "LoaiPhiLePhi": mx.pad(FEE_TYPE[int(cat.proc_fee_type[int(dd.proc[i])])], 9),
+            "LoaiPhiLePhi": mx.pad(FEE_TYPE[self.fee_type[proc]], 9),
             "HinhThucThanhToan": mx.pad(PAYMENT_METHOD[method], 2),
             "KenhThanhToan": mx.pad(PAYMENT_PORTAL[portal], 7) if portal >= 0 else mx.empty(),
             "TrangThai": mx.pad(PAYMENT_STATUS[int(dd.p_st[j, slot])], 1),
             "ThoiGianGD": mx.ts(first),
             "NgayCapNhat": mx.ts(t[slot]),
         }
-        kind = int(dd.p_invalid[j])
-        if kind and slot >= dd.p_invalid_from[j]:
-            self._break_payment(rec, PAYMENT_INVALID_KINDS[kind - 1], mx, first)
+        if invalid and slot >= invalid_from:
+            self._break_payment(rec, PAYMENT_INVALID_KINDS[invalid - 1], mx, first)
         return rec
 
     @staticmethod
@@ -612,9 +612,9 @@ class Renderer:
         return self.encoder.encode({k: v for k, v in rec.items() if v is not ABSENT_FIELD})
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One record of a window: where it is generated and which version is current."""
+class Entry(NamedTuple):
+    """One record of a window: where it is generated and which version is current.
+    Tuples order as the feed does: (NgayCapNhat, key, internal id)."""
     t: int
     key: str
     iid: int
@@ -703,22 +703,27 @@ class Generator:
             slot = t.shape[1] - 1 - np.argmax(visible[:, ::-1], axis=1)
             current = t[np.arange(t.shape[0]), slot]
             chosen = np.nonzero(has & (current >= start) & (current < end))[0]
-            key_of = self._dossier_key if entity == "dossier" else self._payment_key
+            keys = self._keys(entity, dd, chosen, slot[chosen])
             base = day * 10_000_000
-            for i, s, tc in zip(chosen.tolist(), slot[chosen].tolist(), current[chosen].tolist()):
-                entries.append(Entry(tc, key_of(dd, i, s), base + i, day, i, s))
-        entries.sort(key=lambda e: (e.t, e.key, e.iid))
+            for i, s, tc, key in zip(chosen.tolist(), slot[chosen].tolist(), current[chosen].tolist(), keys):
+                entries.append(Entry(tc, key, base + i, day, i, s))
+        entries.sort()
         return entries
 
-    def _dossier_key(self, dd: DayData, i: int, slot: int) -> str:
-        if dd.invalid[i] == 1 and slot >= dd.invalid_from[i]:
-            return ""
-        return self.renderer.dossier_key(dd, i)
-
-    def _payment_key(self, dd: DayData, j: int, slot: int) -> str:
-        if dd.p_invalid[j] == 1 and slot >= dd.p_invalid_from[j]:
-            return ""
-        return Renderer.payment_key(dd, j)
+    def _keys(self, entity: str, dd: DayData, chosen: np.ndarray, slots: np.ndarray) -> list[str]:
+        """Feed keys of the chosen records in their current version ("" when it is keyless)."""
+        compact, _ = _day_text(dd.day)
+        if entity == "dossier":
+            packed = dd.small[chosen]
+            keyless = (packed[:, D_INVALID] == 1) & (slots >= packed[:, D_INVALID_FROM])
+            short = self.renderer.agency_short
+            return ["" if gone else f"{PROVINCE_SUFFIX}.{short[a]}-{compact}-{i + 1:07d}"
+                    for i, a, gone in zip(chosen.tolist(), packed[:, D_AGENCY].tolist(), keyless.tolist())]
+        packed = dd.p_small[chosen]
+        keyless = (packed[:, P_INVALID] == 1) & (slots >= packed[:, P_INVALID_FROM])
+        return ["" if gone else f"GD{compact}{i + 1:07d}{a}"
+                for i, a, gone in zip(packed[:, P_DOSSIER].tolist(), packed[:, P_ATTEMPT].tolist(),
+                                      keyless.tolist())]
 
     def render(self, entity: str, entry: Entry, slot: int | None = None) -> bytes:
         dd = self.day(entry.day)
@@ -731,9 +736,9 @@ class Generator:
         """The slot of the record's previous version when it too lies in the window, else None."""
         dd = self.day(entry.day)
         if entity == "dossier":
-            t, invalid = dd.t[entry.index], dd.invalid[entry.index]
+            t, invalid = dd.t[entry.index].tolist(), int(dd.small[entry.index, D_INVALID])
         else:
-            t, invalid = dd.p_t[entry.index], dd.p_invalid[entry.index]
+            t, invalid = dd.p_t[entry.index].tolist(), int(dd.p_small[entry.index, P_INVALID])
         if invalid:
             return None  # keep keyless/invalid records out of the paging faults
         for s in range(entry.slot - 1, -1, -1):
