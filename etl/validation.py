@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -36,6 +37,10 @@ LOCAL_TIME = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh, no DST since 1975
 DATA_DOCS_SITE = "tthc"
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"]}
 ACTIONS = ("quarantine", "warn", "block")
+# A run id names a directory: no separators, no leading dot (those are our temp dirs).
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,199}")
+# Temp dirs of a killed validate are swept after this long (a running one is never this old).
+STALE_TEMP_SECONDS = 24 * 3600
 
 
 class BlockingValidationError(RuntimeError):
@@ -364,6 +369,16 @@ def _windows_document(windows: Sequence[LandedWindow]) -> list[dict[str, Any]]:
     ]
 
 
+def _sweep_stale_temp_dirs(staged_dir: Path) -> None:
+    """Remove what a killed validate left behind; never a finished batch."""
+    if not staged_dir.is_dir():
+        return
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for leftover in staged_dir.glob(".*"):
+        if leftover.name.startswith((".tmp-", ".retired-")) and leftover.stat().st_mtime < cutoff:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def _publish_dir(staging: Path, final: Path) -> None:
     """Swap the finished batch in; a re-run of the same input replaces an identical batch."""
     if final.exists():
@@ -396,6 +411,9 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
         check_required_fields(window, required_fields(documents[window.entity]))
 
     run_id = run_id or derive_run_id(windows)
+    if not RUN_ID_PATTERN.fullmatch(run_id):
+        raise ValueError(f"run_id {run_id!r} cannot name a batch directory (letters, digits, _.:+- only)")
+    _sweep_stale_temp_dirs(settings.staged_dir)
     final = settings.staged_dir / run_id
     staging = settings.staged_dir / f".tmp-{run_id}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)

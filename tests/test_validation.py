@@ -505,3 +505,66 @@ def test_end_to_end_through_the_emulator_and_landing(emulator, settings_for, tmp
         assert levels[1] > 0 and levels[0] == levels[1]
     finally:
         con.close()
+
+
+def test_blocking_in_a_later_entity_discards_the_earlier_entities(tmp_path):
+    """dossier is staged before procedure fails: its parquet must not survive anywhere."""
+    good = land(tmp_path / "raw", "dossier", "2023-02-01", [dossier("H1")])
+    duplicated = land(tmp_path / "raw", "procedure", "2023-02-01",
+                      [procedure("1.001"), procedure(" 1.001 ")])
+    settings = settings_in(tmp_path)
+    with pytest.raises(BlockingValidationError, match=r"procedure: key is not unique.*1\.001@2020-01-01"):
+        validation.validate(settings, [good, duplicated])
+    assert_nothing_staged(settings)
+
+
+def test_explicit_run_id_names_the_batch_and_must_be_a_plain_name(tmp_path):
+    manifest = land(tmp_path / "raw", "agency", "2023-02-01", [agency("G1")])
+    settings = settings_in(tmp_path)
+    out = validation.validate(settings, [manifest], run_id="manual__2023-02-01T00:00:00+07:00")
+    assert out == settings.staged_dir / "manual__2023-02-01T00:00:00+07:00"
+    assert json.loads((out / "validation.json").read_text())[0]["run_id"] == out.name
+    for bad in ("../escape", ".hidden", "a/b", "x" * 300):
+        with pytest.raises(ValueError, match="cannot name a batch directory"):
+            validation.validate(settings, [manifest], run_id=bad)
+
+
+def test_a_killed_validate_leaves_no_batch(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    records = [dossier(f"H{i}") for i in range(2000)]
+    manifest = land(tmp_path / "raw", "dossier", "2023-02-01", records)
+    settings = settings_in(tmp_path)
+    script = (
+        "import sys; from pathlib import Path; from etl import validation; "
+        "from etl.config import Settings; "
+        "validation.validate(Settings(warehouse=Path(sys.argv[1]), raw_dir=Path(sys.argv[2])), [Path(sys.argv[3])])"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(settings.warehouse), str(settings.raw_dir), str(manifest)],
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            if settings.staged_dir.is_dir() and any(settings.staged_dir.glob(".tmp-*")):
+                break
+            time.sleep(0.01)
+        assert process.poll() is None, "validate finished before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    assert [p for p in settings.staged_dir.iterdir() if not p.name.startswith(".")] == []
+    # The next run is not confused by the leftovers, and sweeps them once they are stale.
+    leftover = next(settings.staged_dir.glob(".tmp-*"))
+    os.utime(leftover, (time.time() - 2 * validation.STALE_TEMP_SECONDS,) * 2)
+    out = validation.validate(settings, [manifest])
+    assert len(read_parquet(out / "dossier.parquet")) == 2000
+    assert not leftover.exists()
