@@ -476,31 +476,40 @@ from pathlib import Path
 from etl import load, warehouse
 with warehouse.open_warehouse(Path(sys.argv[1])) as con:
     with warehouse.transaction(con):
+        print("loading", flush=True)
         load.load_batch(con, Path(sys.argv[2]))
         print("loaded, not committed", flush=True)
         time.sleep(120)
 """
 
 
-def test_sigkill_during_load_leaves_the_warehouse_as_before(settings, tmp_path):
+@pytest.mark.parametrize("kill_at", ["mid-load", "before-commit"])
+def test_sigkill_during_load_leaves_the_warehouse_as_before(settings, tmp_path, kill_at):
     load.load(settings, reference_batch("run-0").write(tmp_path))
     before = snapshot(settings.warehouse)
-    batch_dir = synthetic_batch(tmp_path, "run-big", dossiers=20_000, payments=8_000)
+    dossiers = 100_000 if kill_at == "mid-load" else 10_000  # ~2 s of loading to kill in
+    batch_dir = synthetic_batch(tmp_path, "run-big", dossiers=dossiers, payments=dossiers // 3)
     process = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(settings.warehouse), str(batch_dir)],
                                cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
     try:
-        line = process.stdout.readline()
-        assert line.strip() == "loaded, not committed", line
+        assert process.stdout.readline().strip() == "loading"
+        if kill_at == "mid-load":
+            time.sleep(0.5)
+        else:
+            assert process.stdout.readline().strip() == "loaded, not committed"
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+        remaining = process.stdout.read()
     finally:
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
+    if kill_at == "mid-load":
+        assert "loaded" not in remaining, "the load finished before the kill: make the batch bigger"
     assert snapshot(settings.warehouse) == before
     result = load.load(settings, batch_dir)
-    valid = sum(1 for i in range(20_000) if i % 200 != 7)
+    valid = sum(1 for i in range(dossiers) if i % 200 != 7)
     assert result.applied["dossier"] == valid
     assert query(settings.warehouse, "SELECT count(*) FROM core.fact_dossier") == [(valid,)]
 
