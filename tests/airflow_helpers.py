@@ -92,41 +92,57 @@ def run_dag_test(
     env: dict[str, str], dag_id: str, logical_date: str | None, timeout: float = 600
 ) -> DagTestResult:
     """`dag.test()` of DAG_ID in a fresh interpreter with `env`; its outcome and all its output."""
-    args = [sys.executable, __file__, "dag-test", dag_id, logical_date or "none"]
-    began = time.monotonic()
+    return run_dag_tests(env, [(dag_id, logical_date)], timeout)[0]
+
+
+def run_dag_tests(
+    env: dict[str, str], runs: list[tuple[str, str | None]], timeout: float = 600
+) -> list[DagTestResult]:
+    """Several `dag.test()`s, in order, in ONE fresh interpreter: Airflow's in-process execution
+    API costs seconds to start, so sharing it keeps the suite fast. Each result carries the whole
+    output and its own duration."""
+    args = [sys.executable, __file__, "dag-test"]
+    for dag_id, logical_date in runs:
+        args += [dag_id, logical_date or "none"]
     done = subprocess.run(args, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout)
-    seconds = time.monotonic() - began
     output = done.stdout + done.stderr
     marked = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
-    if done.returncode != 0 or not marked:
-        raise RuntimeError(f"dag.test({dag_id}) did not finish (rc {done.returncode}):\n{output[-6000:]}")
-    result = json.loads(marked[-1][len(RESULT_MARK):])
-    return DagTestResult(state=result["state"], tasks=result["tasks"], seconds=seconds, output=output)
+    if done.returncode != 0 or len(marked) != len(runs):
+        raise RuntimeError(f"dag.test{runs} did not finish (rc {done.returncode}):\n{output[-6000:]}")
+    results = []
+    for line in marked:
+        result = json.loads(line[len(RESULT_MARK):])
+        results.append(DagTestResult(result["state"], result["tasks"], result["seconds"], output))
+    return results
 
 
-def _dag_test_main(dag_id: str, logical_date: str) -> int:
-    """Child side of `run_dag_test`: run the real dag.test() and report every task instance."""
+def _dag_test_main(pairs: list[str]) -> int:
+    """Child side of `run_dag_tests`: run the real dag.test()s and report every task instance."""
     from datetime import datetime
 
     from airflow.dag_processing.dagbag import DagBag
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
 
     bag = DagBag(dag_folder=str(DAGS_DIR))
     if bag.import_errors:
         print(f"import errors: {bag.import_errors}", file=sys.stderr)
         return 2
-    dag = bag.dags[dag_id]
-    when = None if logical_date == "none" else datetime.fromisoformat(logical_date)
-    dag_run = dag.test(logical_date=when) if when is not None else dag.test()
-
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        tis = session.query(TaskInstance).filter(
-            TaskInstance.dag_id == dag_id, TaskInstance.run_id == dag_run.run_id
-        ).all()
-        tasks = {ti.task_id: {"state": str(ti.state), "try_number": ti.try_number} for ti in tis}
-    print(RESULT_MARK + json.dumps({"state": str(dag_run.state), "tasks": tasks}), flush=True)
+    for dag_id, logical_date in zip(pairs[::2], pairs[1::2]):
+        dag = bag.dags[dag_id]
+        began = time.monotonic()
+        if logical_date == "none":
+            dag_run = dag.test()
+        else:
+            dag_run = dag.test(logical_date=datetime.fromisoformat(logical_date))
+        seconds = time.monotonic() - began
+        with create_session() as session:
+            tis = session.query(TaskInstance).filter(
+                TaskInstance.dag_id == dag_id, TaskInstance.run_id == dag_run.run_id
+            ).all()
+            tasks = {ti.task_id: {"state": str(ti.state), "try_number": ti.try_number} for ti in tis}
+        payload = {"state": str(dag_run.state), "tasks": tasks, "seconds": seconds}
+        print(RESULT_MARK + json.dumps(payload), flush=True)
     return 0
 
 
@@ -203,7 +219,8 @@ def wait_until(
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "dag-test":
-        sys.exit(_dag_test_main(sys.argv[2], sys.argv[3]))
-    print(f"usage: {sys.argv[0]} dag-test DAG_ID LOGICAL_DATE|none", file=sys.stderr)
+    if len(sys.argv) >= 4 and len(sys.argv) % 2 == 0 and sys.argv[1] == "dag-test":
+        sys.exit(_dag_test_main(sys.argv[2:]))
+    print(f"usage: {sys.argv[0]} dag-test DAG_ID LOGICAL_DATE|none [DAG_ID LOGICAL_DATE|none …]",
+          file=sys.stderr)
     sys.exit(2)
