@@ -450,6 +450,8 @@ class Renderer:
         self.encoder = msgspec.json.Encoder()
         self.agency_short = [a.short for a in cat.agencies]
         self.fee_type = cat.proc_fee_type.tolist()
+        prefixes = sorted({f"{a.short}-" for a in cat.agencies})
+        self.agency_rank = np.array([prefixes.index(f"{a.short}-") for a in cat.agencies], dtype=np.int64)
 
     def dossier_key(self, dd: DayData, i: int, agency: int | None = None) -> str:
         compact, _ = _day_text(dd.day)
@@ -613,14 +615,33 @@ class Renderer:
 
 
 class Entry(NamedTuple):
-    """One record of a window: where it is generated and which version is current.
-    Tuples order as the feed does: (NgayCapNhat, key, internal id)."""
+    """One record of a window: where it is generated and which version is current."""
     t: int
-    key: str
-    iid: int
+    key: int      # numeric image of the feed key, ordered as the key text; -1 when keyless
     day: int
     index: int
     slot: int
+
+
+ID_SPAN = 10_000_000  # records of one day and entity are numbered below this
+
+
+class Window:
+    """The records of one feed window in feed order, (NgayCapNhat, key, internal id), as
+    parallel arrays: compact enough for a window of months of a large province."""
+
+    def __init__(self, t: np.ndarray, key: np.ndarray, iid: np.ndarray, slot: np.ndarray):
+        order = np.lexsort((iid, key, t))
+        self.t, self.key, self.iid, self.slot = t[order], key[order], iid[order], slot[order]
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def entries(self, lo: int, hi: int) -> list[Entry]:
+        lo, hi = max(lo, 0), max(min(hi, len(self.t)), 0)
+        day, index = np.divmod(self.iid[lo:hi], ID_SPAN)
+        return [Entry(*row) for row in zip(self.t[lo:hi].tolist(), self.key[lo:hi].tolist(),
+                                            day.tolist(), index.tolist(), self.slot[lo:hi].tolist())]
 
 
 class Generator:
@@ -688,42 +709,44 @@ class Generator:
                 self._days.popitem(last=False)
         return data
 
-    def window(self, entity: str, start: int, end: int, now: int) -> list[Entry]:
+    def window(self, entity: str, start: int, end: int, now: int) -> Window:
         """Records whose current version (as of `now`) changed in [start, end), in feed order."""
         first = max(self.first_day, -(-start // DAY) - LIFE_DAYS)
         last = min(self.end_day - 1, (end - 1) // DAY, now // DAY)
-        entries: list[Entry] = []
+        parts = []
         for day in range(first, last + 1):
             dd = self.day(day)
             t = dd.t if entity == "dossier" else dd.p_t
             if t.shape[0] == 0:
                 continue
             visible = t <= now
-            has = visible.any(axis=1)
             slot = t.shape[1] - 1 - np.argmax(visible[:, ::-1], axis=1)
             current = t[np.arange(t.shape[0]), slot]
-            chosen = np.nonzero(has & (current >= start) & (current < end))[0]
-            keys = self._keys(entity, dd, chosen, slot[chosen])
-            base = day * 10_000_000
-            for i, s, tc, key in zip(chosen.tolist(), slot[chosen].tolist(), current[chosen].tolist(), keys):
-                entries.append(Entry(tc, key, base + i, day, i, s))
-        entries.sort()
-        return entries
+            chosen = np.nonzero(visible.any(axis=1) & (current >= start) & (current < end))[0]
+            slots = slot[chosen]
+            parts.append((current[chosen], self._sort_keys(entity, dd, chosen, slots),
+                          day * ID_SPAN + chosen, slots.astype(np.int8)))
+        if not parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return Window(empty, empty, empty, empty.astype(np.int8))
+        return Window(*(np.concatenate(column) for column in zip(*parts)))
 
-    def _keys(self, entity: str, dd: DayData, chosen: np.ndarray, slots: np.ndarray) -> list[str]:
-        """Feed keys of the chosen records in their current version ("" when it is keyless)."""
-        compact, _ = _day_text(dd.day)
+    def _sort_keys(self, entity: str, dd: DayData, chosen: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """Integers ordered as the records' feed keys are as text; -1 for a keyless version.
+
+        Dossier keys are `G18.<agency>-<yyyymmdd>-<seq>` (agency part of varying length, ranked
+        as text with its '-'), payment keys `GD<yyyymmdd><seq><attempt>`: fixed-width digits."""
+        date = int(_day_text(dd.day)[0])
         if entity == "dossier":
             packed = dd.small[chosen]
             keyless = (packed[:, D_INVALID] == 1) & (slots >= packed[:, D_INVALID_FROM])
-            short = self.renderer.agency_short
-            return ["" if gone else f"{PROVINCE_SUFFIX}.{short[a]}-{compact}-{i + 1:07d}"
-                    for i, a, gone in zip(chosen.tolist(), packed[:, D_AGENCY].tolist(), keyless.tolist())]
-        packed = dd.p_small[chosen]
-        keyless = (packed[:, P_INVALID] == 1) & (slots >= packed[:, P_INVALID_FROM])
-        return ["" if gone else f"GD{compact}{i + 1:07d}{a}"
-                for i, a, gone in zip(packed[:, P_DOSSIER].tolist(), packed[:, P_ATTEMPT].tolist(),
-                                      keyless.tolist())]
+            rank = self.renderer.agency_rank[packed[:, D_AGENCY]]
+            key = rank * 10**15 + date * ID_SPAN + chosen + 1
+        else:
+            packed = dd.p_small[chosen]
+            keyless = (packed[:, P_INVALID] == 1) & (slots >= packed[:, P_INVALID_FROM])
+            key = date * 10**8 + (packed[:, P_DOSSIER].astype(np.int64) + 1) * 10 + packed[:, P_ATTEMPT]
+        return np.where(keyless, -1, key).astype(np.int64)
 
     def render(self, entity: str, entry: Entry, slot: int | None = None) -> bytes:
         dd = self.day(entry.day)
@@ -746,5 +769,6 @@ class Generator:
                 return s if t[s] >= start else None
         return None
 
-    def is_repeatable(self, entity: str, entry: Entry) -> bool:
-        return bool(entry.key)
+    @staticmethod
+    def is_repeatable(entry: Entry) -> bool:
+        return entry.key >= 0

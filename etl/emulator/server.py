@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from etl.emulator.generator import DAY, Entry, Generator
+from etl.emulator.generator import DAY, Generator, Window
 
 LOCAL = dt.timezone(dt.timedelta(hours=7))
 MAX_PAGE_SIZE = 5000
@@ -92,7 +92,7 @@ class EmulatorState:
         self.faults.rng.seed(faults.seed)
         self._lock = threading.Lock()
         self._window_lock = threading.Lock()
-        self._windows: OrderedDict[tuple, list[Entry]] = OrderedDict()
+        self._windows: OrderedDict[tuple, Window] = OrderedDict()
         self.requests = 0
         self.faults_served: dict[str, int] = {}
 
@@ -135,7 +135,7 @@ class EmulatorState:
             return self.faults.rng.random()
 
     # -- feeds
-    def window(self, entity: str, start: int, end: int) -> tuple[list[Entry], int]:
+    def window(self, entity: str, start: int, end: int) -> tuple[Window, int]:
         now = self.now
         key = (entity, start, end, now)
         with self._window_lock:
@@ -197,7 +197,7 @@ class Handler(BaseHTTPRequestHandler):
     # -- plumbing
     def _send(self, status: int, body: bytes, headers: dict | None = None, *, compress=True) -> None:
         if compress and "gzip" in (self.headers.get("Accept-Encoding") or ""):
-            body = gzip.compress(body, compresslevel=5, mtime=0)
+            body = gzip.compress(body, compresslevel=1, mtime=0)
             headers = dict(headers or {}, **{"Content-Encoding": "gzip"})
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -303,7 +303,7 @@ class Handler(BaseHTTPRequestHandler):
     def _drop(self, body: bytes) -> None:
         """Announce the full body, send part of it, then close the connection."""
         if "gzip" in (self.headers.get("Accept-Encoding") or ""):
-            body = gzip.compress(body, compresslevel=5, mtime=0)
+            body = gzip.compress(body, compresslevel=1, mtime=0)
             encoding = {"Content-Encoding": "gzip"}
         else:
             encoding = {}
@@ -330,23 +330,21 @@ class Handler(BaseHTTPRequestHandler):
         size = min(_int_param(query, "soBanGhi", DEFAULT_PAGE_SIZE, minimum=1), MAX_PAGE_SIZE)
         a, b = math.ceil(to_local_seconds(start)), math.ceil(to_local_seconds(end))
         state = self.state
-        entries, _ = state.window(entity, a, b)
-        total = len(entries)
+        window, _ = state.window(entity, a, b)
+        total = len(window)
         lo = (page - 1) * size
-        chunk = entries[lo: lo + size]
         g = state.generator
-        items = [g.render(entity, e) for e in chunk]
+        items = [g.render(entity, e) for e in window.entries(lo, lo + size)]
         if fault == "repeat" and lo > 0:
             # Some records of the previous page again (a server re-reading a moving cursor).
-            earlier = [e for e in entries[max(0, lo - size): lo] if g.is_repeatable(entity, e)]
+            earlier = [e for e in window.entries(lo - size, lo) if g.is_repeatable(e)]
             count = 1 + int(state.fault_rng_draw() * min(5, len(earlier))) if earlier else 0
             items = [g.render(entity, e) for e in earlier[-count:]] + items if count else items
         elif fault == "mutate":
             # The data changed while the client paged: records served now in their previous
             # version reappear later in their current one; the totals move.
-            later = entries[lo:]
             stale = []
-            for e in later[: 4 * size]:
+            for e in window.entries(lo, lo + 4 * size):
                 previous = g.previous_version(entity, e, a)
                 if previous is not None:
                     stale.append(g.render(entity, e, previous))
