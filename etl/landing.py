@@ -216,7 +216,7 @@ def _client_for(settings: Settings) -> ApiClient:
     return ApiClient(
         settings.api_url,
         settings.api_token,
-        max_retry_seconds=getattr(settings, "source_retry_seconds", 120.0),
+        max_retry_seconds=settings.source_retry_seconds,
     )
 
 
@@ -387,6 +387,7 @@ def _write_data_file(spool: Path, target: Path, superseded: set[int], expected_l
             tmp.unlink()  # same name = same bytes: the file is already there, and stays immutable
         else:
             os.replace(tmp, final)
+            _fsync_dir(target)  # the data file is durable before any manifest can name it
         return name, digest
     except BaseException:
         tmp.unlink(missing_ok=True)

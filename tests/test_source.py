@@ -140,3 +140,42 @@ def test_a_server_that_never_answers_hits_the_read_timeout():
         with pytest.raises(SourceUnavailable, match="Timeout"):
             client.get_reference("agency")
         assert time.monotonic() - began < 5
+
+
+def test_retry_after_is_honoured_and_counts_against_the_budget(emulator_factory):
+    emu = emulator_factory(extra=["--faults", "1.0", "--fault-kinds", "429"])
+    waits: list[float] = []
+    client = fast_client(emu.url, max_attempts=3, sleep=waits.append)
+    with pytest.raises(SourceUnavailable, match="HTTP 429"):
+        client.get_reference("agency")
+    header = requests.get(emu.url + "/api/v1/donvi", headers={"Authorization": f"Bearer {emu.token}"},
+                          timeout=10).headers["Retry-After"]
+    assert len(waits) == 2 and all(wait >= float(header) for wait in waits)
+
+    # A server asking for a longer wait than the budget left: give up at once, without sleeping.
+    waits.clear()
+    impatient = fast_client(emu.url, max_retry_seconds=float(header) / 2, sleep=waits.append)
+    with pytest.raises(SourceUnavailable, match="retry budget"):
+        impatient.get_reference("agency")
+    assert waits == [] and impatient.requests_made == 1
+
+
+def test_slow_answers_time_out_and_are_retried(emulator_factory):
+    emu = emulator_factory(
+        extra=["--faults", "0.5", "--fault-kinds", "slow", "--slow-seconds", "1.5", "--fault-seed", "2"]
+    )
+    with fast_client(emu.url, read_timeout=0.3) as client:
+        rows = [row for page in client.iter_pages("dossier", DAY_START, DAY_END, page_size=20) for row in page]
+        assert client.retries >= 1
+    emu.control("faults", {"rate": 0})
+    assert rows == raw_window(emu, "/api/v1/hoso", DAY_START, DAY_END)
+
+
+@pytest.mark.parametrize("kinds", ["500,502,503", "drop", "truncated"])
+def test_every_transient_fault_kind_is_retried_to_the_same_result(emulator_factory, kinds):
+    emu = emulator_factory(extra=["--faults", "0.4", "--fault-kinds", kinds, "--fault-seed", "9"])
+    with fast_client(emu.url) as client:
+        pages = list(client.iter_pages("payment", DAY_START, DAY_END, page_size=4))
+        assert client.retries >= 1
+    emu.control("faults", {"rate": 0})
+    assert [row for page in pages for row in page] == raw_window(emu, "/api/v1/thanhtoan", DAY_START, DAY_END)
