@@ -63,7 +63,6 @@ _TEMP_OBJECTS = (
     ("VIEW", "kpi_returned"),
     ("VIEW", "kpi_finished"),
     ("VIEW", "kpi_received"),
-    ("VIEW", "kpi_build_bound"),
     ("TABLE", "kpi_result"),
     ("TABLE", "kpi_build_period"),
     ("TABLE", "kpi_requested_period"),
@@ -97,6 +96,9 @@ def _rebuild(con: duckdb.DuckDBPyConnection, requested_periods_sql: str) -> int:
 def _drop_temp_objects(con: duckdb.DuckDBPyConnection) -> None:
     for kind, name in _TEMP_OBJECTS:
         con.execute(f"DROP {kind} IF EXISTS temp.{name}")
+    for period_type in ("month", "quarter", "year"):
+        for bound in ("first", "end"):
+            con.execute(f"RESET VARIABLE kpi_{period_type}_{bound}")
 
 
 def ensure_views(con: duckdb.DuckDBPyConnection) -> None:

@@ -2,12 +2,9 @@
 -- it falls in. Each fact is paired with its month, its quarter and its year (one UNION ALL branch
 -- each) and hash-joined to the periods to build: an equi-join streams over tens of millions of
 -- facts, where a join on a computed period type or a range join would not.
--- The per-type bounds only let DuckDB skip row groups outside the periods being built; a type
--- with nothing to build gets a NULL bound and reads nothing.
-CREATE OR REPLACE TEMP VIEW kpi_build_bound AS
-SELECT period_type, min(period_start) AS first_day, max(period_end) + 1 AS end_day
-FROM kpi_build_period
-GROUP BY period_type;
+-- The per-type bounds (variables set in periods_build.sql, constants once bound) let DuckDB skip
+-- row groups outside the periods being built; a type with nothing to build has NULL bounds and
+-- reads nothing.
 
 -- Received in P: local NgayTiepNhan date in P, TrangThaiHoSo not 1 (registered) or 3 (rejected).
 CREATE OR REPLACE TEMP VIEW kpi_received AS
@@ -16,20 +13,20 @@ FROM (
     SELECT 'month' AS period_type, date_trunc('month', f.received_at)::DATE AS period_start, f.*
     FROM core.fact_dossier AS f
     WHERE f.status NOT IN (1, 3)
-      AND f.received_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'month')
-      AND f.received_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'month')
+      AND f.received_at >= getvariable('kpi_month_first')
+      AND f.received_at < getvariable('kpi_month_end')
     UNION ALL
     SELECT 'quarter' AS period_type, date_trunc('quarter', f.received_at)::DATE AS period_start, f.*
     FROM core.fact_dossier AS f
     WHERE f.status NOT IN (1, 3)
-      AND f.received_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'quarter')
-      AND f.received_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'quarter')
+      AND f.received_at >= getvariable('kpi_quarter_first')
+      AND f.received_at < getvariable('kpi_quarter_end')
     UNION ALL
     SELECT 'year' AS period_type, date_trunc('year', f.received_at)::DATE AS period_start, f.*
     FROM core.fact_dossier AS f
     WHERE f.status NOT IN (1, 3)
-      AND f.received_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'year')
-      AND f.received_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'year')
+      AND f.received_at >= getvariable('kpi_year_first')
+      AND f.received_at < getvariable('kpi_year_end')
 ) AS e
 SEMI JOIN kpi_build_period AS p
     ON p.period_type = e.period_type AND p.period_start = e.period_start;
@@ -41,20 +38,20 @@ FROM (
     SELECT 'month' AS period_type, date_trunc('month', f.finished_at)::DATE AS period_start, f.*
     FROM core.fact_dossier AS f
     WHERE f.status IN (9, 10)
-      AND f.finished_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'month')
-      AND f.finished_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'month')
+      AND f.finished_at >= getvariable('kpi_month_first')
+      AND f.finished_at < getvariable('kpi_month_end')
     UNION ALL
     SELECT 'quarter' AS period_type, date_trunc('quarter', f.finished_at)::DATE AS period_start, f.*
     FROM core.fact_dossier AS f
     WHERE f.status IN (9, 10)
-      AND f.finished_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'quarter')
-      AND f.finished_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'quarter')
+      AND f.finished_at >= getvariable('kpi_quarter_first')
+      AND f.finished_at < getvariable('kpi_quarter_end')
     UNION ALL
     SELECT 'year' AS period_type, date_trunc('year', f.finished_at)::DATE AS period_start, f.*
     FROM core.fact_dossier AS f
     WHERE f.status IN (9, 10)
-      AND f.finished_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'year')
-      AND f.finished_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'year')
+      AND f.finished_at >= getvariable('kpi_year_first')
+      AND f.finished_at < getvariable('kpi_year_end')
 ) AS e
 SEMI JOIN kpi_build_period AS p
     ON p.period_type = e.period_type AND p.period_start = e.period_start;
@@ -66,20 +63,20 @@ FROM (
     SELECT 'month' AS period_type, date_trunc('month', f.returned_at)::DATE AS period_start, f.*
     FROM core.fact_dossier AS f
     WHERE f.status = 10
-      AND f.returned_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'month')
-      AND f.returned_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'month')
+      AND f.returned_at >= getvariable('kpi_month_first')
+      AND f.returned_at < getvariable('kpi_month_end')
     UNION ALL
     SELECT 'quarter' AS period_type, date_trunc('quarter', f.returned_at)::DATE AS period_start, f.*
     FROM core.fact_dossier AS f
     WHERE f.status = 10
-      AND f.returned_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'quarter')
-      AND f.returned_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'quarter')
+      AND f.returned_at >= getvariable('kpi_quarter_first')
+      AND f.returned_at < getvariable('kpi_quarter_end')
     UNION ALL
     SELECT 'year' AS period_type, date_trunc('year', f.returned_at)::DATE AS period_start, f.*
     FROM core.fact_dossier AS f
     WHERE f.status = 10
-      AND f.returned_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'year')
-      AND f.returned_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'year')
+      AND f.returned_at >= getvariable('kpi_year_first')
+      AND f.returned_at < getvariable('kpi_year_end')
 ) AS e
 SEMI JOIN kpi_build_period AS p
     ON p.period_type = e.period_type AND p.period_start = e.period_start;
@@ -93,22 +90,22 @@ FROM (
         f.payment_method_code = 'truc-tuyen' AS is_online
     FROM core.fact_payment AS f
     WHERE f.status = 'thanh-cong'
-      AND f.transacted_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'month')
-      AND f.transacted_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'month')
+      AND f.transacted_at >= getvariable('kpi_month_first')
+      AND f.transacted_at < getvariable('kpi_month_end')
     UNION ALL
     SELECT 'quarter' AS period_type, date_trunc('quarter', f.transacted_at)::DATE AS period_start, f.*,
         f.payment_method_code = 'truc-tuyen' AS is_online
     FROM core.fact_payment AS f
     WHERE f.status = 'thanh-cong'
-      AND f.transacted_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'quarter')
-      AND f.transacted_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'quarter')
+      AND f.transacted_at >= getvariable('kpi_quarter_first')
+      AND f.transacted_at < getvariable('kpi_quarter_end')
     UNION ALL
     SELECT 'year' AS period_type, date_trunc('year', f.transacted_at)::DATE AS period_start, f.*,
         f.payment_method_code = 'truc-tuyen' AS is_online
     FROM core.fact_payment AS f
     WHERE f.status = 'thanh-cong'
-      AND f.transacted_at >= (SELECT first_day FROM kpi_build_bound WHERE period_type = 'year')
-      AND f.transacted_at < (SELECT end_day FROM kpi_build_bound WHERE period_type = 'year')
+      AND f.transacted_at >= getvariable('kpi_year_first')
+      AND f.transacted_at < getvariable('kpi_year_end')
 ) AS e
 SEMI JOIN kpi_build_period AS p
     ON p.period_type = e.period_type AND p.period_start = e.period_start;

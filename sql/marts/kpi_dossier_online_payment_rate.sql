@@ -13,10 +13,13 @@ WITH fee_dossier AS (
        AND (v.valid_to IS NULL OR v.valid_to >= r.received_at::DATE)
     WHERE v.has_fee AND NOT v.is_inferred
 ),
+-- Only the payments of those dossiers matter: the semi-join keeps the distinct small when few
+-- periods are built.
 paid_online AS (
-    SELECT DISTINCT dossier_id
-    FROM core.fact_payment
-    WHERE status = 'thanh-cong' AND payment_method_code = 'truc-tuyen' AND dossier_id IS NOT NULL
+    SELECT DISTINCT p.dossier_id
+    FROM core.fact_payment AS p
+    SEMI JOIN fee_dossier AS d ON d.dossier_id = p.dossier_id
+    WHERE p.status = 'thanh-cong' AND p.payment_method_code = 'truc-tuyen'
 )
 SELECT
     d.period_type,
