@@ -206,3 +206,26 @@ def test_compose_commands_and_paths_exist(compose, dagbag):
         if line.startswith("COPY "):
             for source in line.split()[1:-1]:
                 assert (REPO_ROOT / source).exists(), f"Dockerfile copies missing {source}"
+
+
+@pytest.mark.parametrize(
+    "form, value, base_url",
+    [
+        ("json", '{"conn_type": "http", "host": "http://10.0.0.5:9000/", "password": "t0k-en"}',
+         "http://10.0.0.5:9000"),
+        ("uri", "http://:t0k-en@127.0.0.1:8765", "http://127.0.0.1:8765"),
+        ("uri", "https://:t0k-en@dichvucong.example.gov.vn", "https://dichvucong.example.gov.vn"),
+    ],
+)
+def test_tthc_api_connection_gives_base_url_and_token(dagbag, form, value, base_url):
+    """Either way an operator writes AIRFLOW_CONN_TTHC_API, the DAGs reach the same API."""
+    from airflow.sdk import Connection
+
+    from etl.config import Settings
+    from etl.orchestration import base_url_from_connection
+
+    conn = (Connection.from_json(value, conn_id="tthc_api") if form == "json"
+            else Connection.from_uri(value, conn_id="tthc_api"))
+    url = base_url_from_connection(conn.conn_type, conn.host, conn.port, conn.schema)
+    settings = Settings().with_source(url, conn.password)
+    assert (settings.api_url, settings.api_token) == (base_url, "t0k-en")
