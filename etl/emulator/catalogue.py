@@ -223,7 +223,7 @@ def _agency_params(rng: np.random.Generator, level: str) -> dict:
         p_remote=float(rng.uniform(0.55, 0.98)),
         p_postal=float(rng.uniform(0.0, 0.06)),
         p_digitized=float(rng.uniform(0.45, 0.97)),
-        p_on_time=float(rng.uniform(0.78, 0.995)),
+        p_on_time=float(rng.uniform(0.82, 0.995)),
         p_postal_return=float(rng.uniform(0.02, 0.3)),
         p_online_payment=float(rng.uniform(0.15, 0.85)),
     )

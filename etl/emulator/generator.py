@@ -238,7 +238,10 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
     st[:, 1] = np.where(rejected, 3, 2)
     working = ~registered_only & ~rejected
     # Most dossiers are assigned to a handler within hours, some wait a day or two.
-    wait = np.where(U[:, 9] < 0.7, U[:, 9] / 0.7 * 4 * HOUR, (U[:, 9] - 0.7) / 0.3 * 2 * DAY)
+    legal = cat.proc_legal_days[proc].astype(np.int64)
+    may_wait = (legal < 0) | (legal >= 5)
+    wait = np.where((U[:, 9] < 0.7) | ~may_wait, (U[:, 9] % 0.7) / 0.7 * 4 * HOUR,
+                    (U[:, 9] - 0.7) / 0.3 * 2 * DAY)
     t_proc = t_recv + 600 + wait.astype(np.int64)
     t[:, 2] = np.where(working, t_proc, ABSENT)
     t_pause = t_proc + DAY + (U[:, 10] * 4 * DAY).astype(np.int64)
@@ -248,7 +251,6 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
     t[:, 4] = np.where(paused, t_resume, ABSENT)
 
     recv_day = t_recv // DAY
-    legal = cat.proc_legal_days[proc].astype(np.int64)
     has_deadline = legal >= 0
     due_day = business_day_offset(recv_day, np.maximum(legal, 0))
     due = np.where(has_deadline & working, due_day * DAY + 17 * HOUR, -1)
@@ -259,6 +261,9 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
     t_fin = business_day_offset(recv_day, offset) * DAY + 8 * HOUR + (U[:, 15] * 9 * HOUR).astype(np.int64)
     before = np.where(paused, t_resume, t_proc)
     t_fin = np.maximum(t_fin, before + HOUR + (U[:, 16] * DAY).astype(np.int64))
+    # A dossier meant to be on time still is when work started before its due date.
+    rescue = on_time & has_deadline & (t_fin > due) & (before + 600 < due)
+    t_fin = np.where(rescue, before + 600 + ((due - before - 600) * U[:, 15]).astype(np.int64), t_fin)
     t_stop = t_proc + DAY + (U[:, 16] * 10 * DAY).astype(np.int64)
     t[:, 5] = np.where(finished, t_fin, np.where(withdrawn | stopped, t_stop, ABSENT))
     st[:, 5] = np.where(withdrawn, 7, np.where(stopped, 8, 9))

@@ -215,9 +215,16 @@ class Handler(BaseHTTPRequestHandler):
         given = (self.headers.get("Authorization") or "").encode()
         return hmac.compare_digest(given, expected)
 
-    def _read_json(self) -> dict:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+    def _read_body(self) -> bytes:
+        """Consume the request body, whatever happens next, so the connection stays usable."""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise BadRequest("bad Content-Length") from None
+        return self.rfile.read(length) if length > 0 else b""
+
+    @staticmethod
+    def _parse_json(raw: bytes) -> dict:
         if not raw.strip():
             return {}
         try:
@@ -238,12 +245,12 @@ class Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
         try:
-            body = self._read_json() if method == "POST" else {}
+            raw = self._read_body()
             if not self._authorized():
                 self._error(401, "missing or wrong bearer token")
                 return
             if url.path.startswith("/_emulator/"):
-                self._control(method, url.path, body)
+                self._control(method, url.path, self._parse_json(raw) if method == "POST" else {})
                 return
             if method != "GET":
                 self._error(405, "method not allowed")
