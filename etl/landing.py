@@ -27,7 +27,7 @@ import msgspec
 
 from etl import pii
 from etl.config import Settings
-from etl.source import MAX_PAGE_SIZE, ApiClient, entity_spec
+from etl.source import ENTITIES, MAX_PAGE_SIZE, ApiClient, entity_spec
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ SPOOL_FORMAT = 1
 STALE_SPOOL_SECONDS = 7 * 24 * 3600
 _COPY_CHUNK = 1 << 20
 _LINES_PER_WRITE = 4096
+
+ENTITY_NAMES = tuple(ENTITIES)
 
 _encoder = msgspec.json.Encoder()
 
@@ -406,7 +408,7 @@ def _remove_unlisted(target: Path, keep: set[str]) -> None:
 def _read_spool_meta(spool: Path) -> dict[str, Any]:
     meta_path = spool_meta_path(spool)
     if not spool.exists():
-        raise FileNotFoundError(f"spool {spool} does not exist (already landed, or never extracted)")
+        raise FileNotFoundError(f"spool {spool} does not exist and no landed window came from it")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -418,9 +420,34 @@ def _read_spool_meta(spool: Path) -> dict[str, Any]:
     return meta
 
 
+def _already_landed(settings: Settings, spool: Path) -> Path | None:
+    """The manifest this spool was committed to, if it was (a retried land task after a crash
+    between the commit and the spool's removal)."""
+    name = spool.name.removesuffix(".jsonl")
+    for entity in ENTITY_NAMES:
+        prefix = f"{entity}-"
+        if name.startswith(prefix) and len(name) > len(prefix) + 10:
+            day = name[len(prefix): len(prefix) + 10]
+            try:
+                path = manifest_path(settings, entity, day)
+                if read_manifest(path).get("spool") == spool.name:
+                    return path
+            except (ValueError, OSError):
+                return None
+    return None
+
+
 def land(settings: Settings, spool_path: Path | str) -> Path:
-    """Commit an extracted spool as its window's landed data; returns the manifest's path."""
+    """Commit an extracted spool as its window's landed data; returns the manifest's path.
+
+    Idempotent: landing a spool that was already committed returns its manifest.
+    """
     spool = Path(spool_path)
+    if not spool.exists() and not spool_meta_path(spool).exists():
+        landed = _already_landed(settings, spool)
+        if landed is not None:
+            log.info("spool %s was already landed -> %s", spool.name, landed)
+            return landed
     meta = _read_spool_meta(spool)
     entity, day = meta["entity"], meta["day"]
     target = window_dir(settings, entity, day)
@@ -445,6 +472,7 @@ def land(settings: Settings, spool_path: Path | str) -> Path:
         "fields": meta["fields"],
         "files": files,
         "pseudonymization": meta["pseudonymization"],
+        "spool": spool.name,  # lets a retried land recognise its own commit
     }
     path = target / MANIFEST_NAME
     _write_json_atomically(path, manifest)  # the commit point

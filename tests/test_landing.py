@@ -153,6 +153,19 @@ def test_relanding_unchanged_data_gives_the_same_file(emulator, settings_for):
     assert len(list(second_path.parent.glob("data-*"))) == 1
 
 
+def test_landing_the_same_spool_again_returns_its_window(emulator, settings_for):
+    # An Airflow land task retried after it committed but before it reported success.
+    settings = settings_for(emulator)
+    spool = landing.extract(settings, "payment", DAY)
+    first = landing.land(settings, spool)
+    before = first.read_bytes()
+    assert landing.land(settings, str(spool)) == first and first.read_bytes() == before
+    later = landing.extract(settings, "payment", DAY)
+    landing.land(settings, later)
+    with pytest.raises(FileNotFoundError, match="no landed window"):
+        landing.land(settings, spool)  # its window has since been replaced by another landing
+
+
 def test_local_day_window_is_the_vietnamese_calendar_day():
     start, end = landing.local_day_window(date(2023, 12, 31))
     assert start.isoformat() == "2023-12-31T00:00:00+07:00"
