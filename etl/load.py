@@ -190,13 +190,16 @@ def _stage(con: duckdb.DuckDBPyConnection, batch_dir: Path, windows: list[tuple]
 
 
 def _counts_by_entity(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    """Per entity (every entity, 0 when the batch has none of it) and kind of count."""
     rows = con.execute(
         "SELECT entity, sum(loaded), sum(quarantined), sum(duplicates) FROM load_count GROUP BY entity"
     ).fetchall()
+    by_entity = {entity: (int(loaded), int(quarantined), int(duplicates))
+                 for entity, loaded, quarantined, duplicates in rows}
+    counts = {entity: by_entity.get(entity, (0, 0, 0)) for entity in ENTITIES}
     return {
-        "loaded": {entity: int(loaded) for entity, loaded, _, _ in rows},
-        "quarantined": {entity: int(quarantined) for entity, _, quarantined, _ in rows},
-        "duplicates": {entity: int(duplicates) for entity, _, _, duplicates in rows},
+        kind: {entity: values[position] for entity, values in counts.items()}
+        for position, kind in enumerate(("loaded", "quarantined", "duplicates"))
     }
 
 

@@ -344,7 +344,8 @@ def test_invalid_later_state_keeps_last_valid_fact_and_is_quarantined(settings, 
                                    updated_at=ts("2023-02-03T10:00:00"))
     load.load(settings, first.write(tmp_path))
     result = load.load(settings, later.write(tmp_path))
-    assert result.quarantined["dossier"] == 1 and result.loaded["dossier"] == 0
+    assert result.quarantined == {"dossier": 1, "payment": 0, "agency": 0, "procedure": 0}
+    assert result.loaded == {"dossier": 0, "payment": 0, "agency": 0, "procedure": 0}
     assert query(settings.warehouse, "SELECT status, updated_at, run_id FROM core.fact_dossier") == [
         (4, ts("2023-02-01T10:00:00"), "run-1")]
     assert query(settings.warehouse, "SELECT run_id, record_key, reasons FROM audit.quarantine") == [
