@@ -183,7 +183,35 @@ def _last_present_slot(t: np.ndarray) -> np.ndarray:
 
 
 def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
+    """All dossiers submitted on local day `day` and their payments; a pure function of
+    (catalogue, options, day) — the RNG is seeded from (seed, day) and drawn in a fixed order."""
     rng = np.random.default_rng(np.random.SeedSequence([opts.seed, day, 0xD055]))
+    d = _draw_submissions(rng, cat, opts, day)
+    t, st, due = _draw_lifecycles(cat, d, day)
+    applicants = _draw_applicants(rng, d["U"], d["n"])
+    n = d["n"]
+    mess = rng.random((n, N_MESS), dtype=np.float32)
+    invalid, invalid_from, unknown_ref = _defects(rng, opts, t, len(DOSSIER_INVALID_KINDS), 2)
+    p = _draw_payments(rng, cat, d, t, st, day)
+    m = len(p["dossier"])
+    p["invalid"], p["invalid_from"], p["unknown_ref"] = _defects(
+        rng, opts, p["t"], len(PAYMENT_INVALID_KINDS), 4)
+    columns = dict(d, **applicants, invalid=invalid, invalid_from=invalid_from, unknown_ref=unknown_ref)
+    return DayData(
+        day=day, n=n,
+        small=_pack([columns[c] for c in DOSSIER_SMALL], np.int32, n),
+        big=_pack([applicants["id_number"], applicants["phone"], due], np.int64, n),
+        t=t, st=st, mess=mess,
+        m=m,
+        p_small=_pack([p[c] for c in PAYMENT_SMALL], np.int32, m),
+        p_amount=cat.proc_fee[d["proc"][p["dossier"]]],
+        p_t=p["t"], p_st=p["st"],
+        p_mess=rng.random((m, N_MESS), dtype=np.float32),
+    )
+
+
+def _draw_submissions(rng, cat: Catalogue, opts: Options, day: int) -> dict:
+    """Who submits what, where and how on this day (agency, procedure, channel, NopTuXa)."""
     business = is_business_day(day)
     weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
     # Offline dossiers vanish on days off; weigh working days up so the mean stays near volume.
@@ -198,7 +226,7 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
     for lv, (idx, prob) in enumerate(cat.procs_by_level):
         mask = level == lv
         proc[mask] = rng.choice(idx, size=int(mask.sum()), p=prob)
-    U = rng.random((n_raw, 24))
+    U = rng.random((n_raw, 24))  # one column per independent decision below
     params = cat.agency_params[agency]
     upgraded = day >= cat.proc_upgrade_day[proc]
     not_online = cat.proc_not_online_v1[proc] & ~upgraded
@@ -209,10 +237,19 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
     keep = (channel == 2) | (U[:, 1] > 0.93) if not business else np.ones(n_raw, dtype=bool)
     agency, proc, channel, U, params, upgraded = (
         agency[keep], proc[keep], channel[keep], U[keep], params[keep], upgraded[keep])
-    n = int(keep.sum())
+    remote = np.where(channel == 2, (U[:, 2] < params[:, 1]).astype(np.int8), -1).astype(np.int8)
+    return dict(n=int(keep.sum()), agency=agency, proc=proc, channel=channel, remote=remote,
+                U=U, params=params, upgraded=upgraded,
+                return_mode=(U[:, 19] < np.where(channel == 3, 0.7, params[:, 5])).astype(np.int8),
+                digitized=(U[:, 20] < params[:, 3]).astype(np.int8),
+                applicant_type=np.searchsorted([0.8, 0.94], U[:, 21]).astype(np.int8))
 
+
+def _draw_lifecycles(cat: Catalogue, d: dict, day: int):
+    """Version times and statuses of each dossier (slots), and its due date (NgayHenTra)."""
+    U, params, proc, channel = d["U"], d["params"], d["proc"], d["channel"]
+    n = d["n"]
     online = channel == 2
-    remote = np.where(online, (U[:, 2] < params[:, 1]).astype(np.int8), -1).astype(np.int8)
     office_tod = 7 * HOUR + 1800 + (U[:, 3] * 9.5 * HOUR).astype(np.int64)
     online_tod = np.where(U[:, 4] < 0.9, 6 * HOUR + (U[:, 3] * 17 * HOUR),
                           U[:, 3] * DAY).astype(np.int64)
@@ -237,7 +274,8 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
     t[:, 1] = np.where(registered_only, ABSENT, t_recv)
     st[:, 1] = np.where(rejected, 3, 2)
     working = ~registered_only & ~rejected
-    # Most dossiers are assigned to a handler within hours, some wait a day or two.
+    # Most dossiers are assigned to a handler within hours; some of those with longer legal
+    # deadlines wait a day or two.
     legal = cat.proc_legal_days[proc].astype(np.int64)
     may_wait = (legal < 0) | (legal >= 5)
     wait = np.where((U[:, 9] < 0.7) | ~may_wait, (U[:, 9] % 0.7) / 0.7 * 4 * HOUR,
@@ -271,28 +309,35 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
     t_return = _roll_to_office_hours(t_fin + 1800 + (U[:, 18] * 4 * DAY).astype(np.int64), U[:, 6])
     t[:, 6] = np.where(returned, np.maximum(t_return, t_fin + 60), ABSENT)
     _bound_lifecycle(t, day)
+    return t, st, due
 
-    return_mode = (U[:, 19] < np.where(channel == 3, 0.7, params[:, 5])).astype(np.int8)
-    digitized = (U[:, 20] < params[:, 3]).astype(np.int8)
-    applicant_type = np.searchsorted([0.8, 0.94], U[:, 21]).astype(np.int8)
+
+def _draw_applicants(rng, U: np.ndarray, n: int) -> dict:
+    """Applicants' (synthetic) personal data: name parts, citizen ID, phone."""
     gender = (U[:, 22] < 0.5).astype(np.int8)  # 1 = female
     family = rng.choice(len(FAMILY_NAMES), size=n, p=FAMILY_WEIGHTS / FAMILY_WEIGHTS.sum()).astype(np.int16)
     middle = rng.integers(0, len(MIDDLE_MALE), size=n).astype(np.int16)
     given = rng.integers(0, len(GIVEN_MALE), size=n).astype(np.int16)
     birth_year = rng.integers(1950, 2007, size=n)
+    # Citizen IDs: province code, century/gender digit, year of birth, six random digits.
     century_digit = np.where(birth_year >= 2000, 2, 0) + gender
     id_number = ((PROVINCE_ID_PREFIX * 10 + century_digit) * 100 + birth_year % 100) * 1_000_000 \
         + rng.integers(0, 1_000_000, size=n)
     phone = np.where(U[:, 23] < 0.85,
                      np.array(PHONE_PREFIXES)[rng.integers(0, len(PHONE_PREFIXES), size=n)] * 10_000_000
                      + rng.integers(0, 10_000_000, size=n), -1).astype(np.int64)
-    mess = rng.random((n, N_MESS), dtype=np.float32)
-    invalid, invalid_from, unknown_ref = _defects(rng, opts, t, len(DOSSIER_INVALID_KINDS), 2)
+    return dict(gender=gender, family=family, middle=middle, given=given, id_number=id_number, phone=phone)
 
-    # Payments: fee-carrying dossiers that were received pay (most of them), some online.
-    online_payable = np.where(upgraded, has_fee, cat.proc_online_payment_v1[proc])
+
+def _draw_payments(rng, cat: Catalogue, d: dict, t: np.ndarray, st: np.ndarray, day: int) -> dict:
+    """Payment transactions of the day's fee-carrying dossiers: method, retries, refunds."""
+    agency, proc, channel, params = d["agency"], d["proc"], d["channel"], d["params"]
+    has_fee = cat.proc_fee[proc] > 0
+    working = (t[:, 2] < ABSENT)
+    t_recv = t[:, 1]
+    online_payable = np.where(d["upgraded"], has_fee, cat.proc_online_payment_v1[proc])
     # Commune counters often collect small fees in cash without syncing a transaction.
-    pays = has_fee & working & (rng.random(n) < np.where(cat.level_of_agency[agency] == 2, 0.5, 0.9))
+    pays = has_fee & working & (rng.random(d["n"]) < np.where(cat.level_of_agency[agency] == 2, 0.5, 0.9))
     di = np.nonzero(pays)[0].astype(np.int32)
     m1 = len(di)
     V = rng.random((m1, 12))
@@ -304,7 +349,6 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
     settle = np.where(method == 0, 30 + (V[:, 4] * 600), HOUR + V[:, 4] * 20 * HOUR).astype(np.int64)
     failed = ((method == 0) & (V[:, 5] < 0.1)) | ((method == 2) & (V[:, 5] < 0.03))
     abandoned = (method == 0) & ~failed & (V[:, 6] < 0.02)
-    refunded = ~failed & ~abandoned & (V[:, 7] < 0.03)
     pt = np.full((m1, PAYMENT_SLOTS), ABSENT, dtype=np.int64)
     pst = np.zeros((m1, PAYMENT_SLOTS), dtype=np.int8)
     pst[:] = (0, 1, 3)
@@ -312,39 +356,27 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
     pt[:, 0] = np.where(cash, ABSENT, t_init)
     pt[:, 1] = np.where(abandoned, ABSENT, np.where(cash, t_init, t_init + settle))
     pst[:, 1] = np.where(failed, 2, 1)
-    pt[:, 2] = np.where(refunded, pt[:, 1] + 3 * DAY + (V[:, 8] * 27 * DAY).astype(np.int64), ABSENT)
-    retry = failed & (V[:, 9] < 0.85)
+    # Refunds: a few paid fees days or weeks later, and those of withdrawn or stopped dossiers.
+    paid = ~failed & ~abandoned
+    ended_early = (st[di, 5] == 7) | (st[di, 5] == 8)
+    refund_at = np.where(ended_early, np.maximum(t[di, 5], pt[:, 1]) + DAY + (V[:, 8] * 4 * DAY).astype(np.int64),
+                         pt[:, 1] + 3 * DAY + (V[:, 8] * 27 * DAY).astype(np.int64))
+    refunded = paid & ((V[:, 7] < 0.03) | (ended_early & (V[:, 7] < 0.8)))
+    pt[:, 2] = np.where(refunded, refund_at, ABSENT)
+    retry = failed & (V[:, 9] < 0.85)  # a failed online payment is retried as a new transaction
     ri = np.nonzero(retry)[0]
     pt2 = np.full((len(ri), PAYMENT_SLOTS), ABSENT, dtype=np.int64)
     pst2 = np.zeros((len(ri), PAYMENT_SLOTS), dtype=np.int8)
     pst2[:] = (0, 1, 3)
     pt2[:, 0] = pt[ri, 1] + 120 + (V[ri, 10] * HOUR).astype(np.int64)
     pt2[:, 1] = pt2[:, 0] + 30 + (V[ri, 11] * 600).astype(np.int64)
-    p_dossier = np.concatenate([di, di[ri]])
     p_t = np.concatenate([pt, pt2])
     _bound_lifecycle(p_t, day)
-    m = len(p_dossier)
-    p_invalid, p_invalid_from, p_unknown = _defects(rng, opts, p_t, len(PAYMENT_INVALID_KINDS), 4)
-    columns = dict(agency=agency, proc=proc, channel=channel, remote=remote,
-                   applicant_type=applicant_type, return_mode=return_mode, digitized=digitized,
-                   gender=gender, family=family, middle=middle, given=given, invalid=invalid,
-                   invalid_from=invalid_from, unknown_ref=unknown_ref)
-    p_columns = dict(dossier=p_dossier,
-                     attempt=np.concatenate([np.ones(m1, np.int8), np.full(len(ri), 2, np.int8)]),
-                     method=np.concatenate([method, method[ri]]),
-                     portal=np.concatenate([portal, portal[ri]]),
-                     invalid=p_invalid, invalid_from=p_invalid_from, unknown_ref=p_unknown)
-    return DayData(
-        day=day, n=n,
-        small=_pack([columns[c] for c in DOSSIER_SMALL], np.int32, n),
-        big=_pack([id_number, phone, due], np.int64, n),
-        t=t, st=st, mess=mess,
-        m=m,
-        p_small=_pack([p_columns[c] for c in PAYMENT_SMALL], np.int32, m),
-        p_amount=cat.proc_fee[proc[p_dossier]],
-        p_t=p_t, p_st=np.concatenate([pst, pst2]),
-        p_mess=rng.random((m, N_MESS), dtype=np.float32),
-    )
+    return dict(dossier=np.concatenate([di, di[ri]]),
+                attempt=np.concatenate([np.ones(m1, np.int8), np.full(len(ri), 2, np.int8)]),
+                method=np.concatenate([method, method[ri]]),
+                portal=np.concatenate([portal, portal[ri]]),
+                t=p_t, st=np.concatenate([pst, pst2]))
 
 
 def _pack(columns: list[np.ndarray], dtype, rows: int) -> np.ndarray:
