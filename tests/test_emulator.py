@@ -218,7 +218,7 @@ def test_reference_lists_describe_the_province_and_its_reorganization(messy):
                 assert a[ref].strip() in by_code
         if a["CapDonVi"].strip() == "HUYEN":  # the district level ends on 30 June 2025
             assert a["HieuLucDen"] == "2025-06-30" and not is_empty(a, "MaDonViKeThua")
-    merged_into = {a["MaDonViKeThua"] for a in agencies
+    merged_into = {a["MaDonViKeThua"].strip() for a in agencies
                    if a["CapDonVi"].strip() == "XA" and not is_empty(a, "MaDonViKeThua")}
     assert merged_into, "some communes merge on 1 July 2025"
     for code in merged_into:
@@ -687,3 +687,43 @@ def test_token_defaults_to_environment(tmp_path):
     finally:
         stop_process(process)
     assert process.returncode == 0
+
+
+def _start_preset(args: list[str]):
+    """An emulator with only `args` (the conftest helper always sets --dossiers-per-day)."""
+    from tests.conftest import Emulator
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "etl", "emulator", "--port", str(port), "--token", "preset-token", *args],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    line = process.stdout.readline()
+    if "ready at" not in line:
+        stop_process(process)
+        raise RuntimeError(f"emulator did not start: {line}{process.stdout.read()[-2000:]}")
+    return Emulator(url=f"http://127.0.0.1:{port}", token="preset-token", process=process)
+
+
+def test_large_preset_volume():
+    """--size large: about 8,500 dossiers and 3,300 payments a day (12 months ≥ 3M / 1.2M)."""
+    emu = _start_preset(["--seed", "12", "--size", "large", "--start", "2025-06-02", "--end", "2025-06-04",
+                         "--now", "2025-09-01"])
+    try:
+        _check_large_volume(emu)
+    finally:
+        emu.stop()
+    assert emu.process.returncode == 0
+
+
+def _check_large_volume(emu):
+    state = emu.control("clock", {})
+    assert state["now"] == "2025-09-01T00:00:00+07:00"
+    dossiers = get(emu, "/api/v1/hoso", {"tuNgay": "2025-06-02T00:00:00+07:00",
+                                         "denNgay": "2025-09-01T00:00:00+07:00", "soBanGhi": 1}).json()
+    payments = get(emu, "/api/v1/thanhtoan", {"tuNgay": "2025-06-02T00:00:00+07:00",
+                                              "denNgay": "2025-09-01T00:00:00+07:00", "soBanGhi": 1}).json()
+    # Two working days (Monday, Tuesday): volume runs above the daily mean on working days.
+    assert 2 * 8500 * 0.9 < dossiers["tongSoBanGhi"] < 2 * 8500 * 1.6
+    assert 2 * 3300 * 0.7 < payments["tongSoBanGhi"] < 2 * 3300 * 1.8
+    agencies = get(emu, "/api/v1/donvi").json()["duLieu"]
+    assert len(agencies) > 200

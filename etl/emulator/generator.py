@@ -466,8 +466,11 @@ class Mess:
         return f" {value}" if v < 0.4 else f"{value} " if v < 0.8 else f"  {value}  "
 
     def int_code(self, value: int, col: int, rate: float):
-        """An integer code as a JSON number, or at `rate` as a string of digits."""
-        return str(value) if not self.clean and self.u[col] < rate else value
+        """An integer code as a JSON number, or at `rate` as a string of digits (a few of
+        those padded with spaces)."""
+        if self.clean or self.u[col] >= rate:
+            return value
+        return f" {value} " if self.u[col] < rate * 0.1 else str(value)
 
 
 def _bad_timestamp(t: int, kind: str, u: float) -> str:
@@ -706,10 +709,11 @@ class Generator:
             rec["CapDonVi"] = mx.pad(rec["CapDonVi"], 4, 0.05)
             if not mx.clean and mx.u[6] < 0.15:
                 rec["TenDonVi"] = _nfd(rec["TenDonVi"])
-            if rec["MaDonViCha"] is None or rec["MaDonViKeThua"] is None:
-                for name in ("MaDonViCha", "MaDonViKeThua", "HieuLucDen"):
-                    if rec[name] is None:
-                        rec[name] = mx.empty()
+            for name in ("MaDonViCha", "MaDonViKeThua", "HieuLucDen"):
+                if rec[name] is None:
+                    rec[name] = mx.empty()
+                elif name != "HieuLucDen":
+                    rec[name] = mx.pad(rec[name], 9, 0.05)
             out.append({k: v for k, v in rec.items() if v is not ABSENT_FIELD})
         return out
 
