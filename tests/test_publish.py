@@ -11,7 +11,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from conftest import REPO_ROOT, stop_process
+from conftest import REPO_ROOT, TEST_PII_KEY, start_emulator, stop_process
+from etl.config import Settings
 from etl import pipeline
 
 # A reader of the published copy, as a BI tool would be: a separate process that opens the file
@@ -95,8 +96,24 @@ def test_readers_see_the_old_or_the_new_copy_never_a_mix(small_run, tmp_path):
     assert leftovers == []
 
 
-def test_published_copy_opens_read_only_and_through_sqlalchemy(small_run):
-    settings = small_run
+@pytest.fixture(scope="module")
+def published_run(tmp_path_factory):
+    """One run shared by the read-only tests below (they do not change anything)."""
+    root = tmp_path_factory.mktemp("published")
+    emu = start_emulator(seed=11, start="2023-01-01", end="2023-02-01", dossiers_per_day=12)
+    try:
+        settings = Settings(
+            api_url=emu.url, api_token=emu.token, warehouse=root / "tthc.duckdb",
+            raw_dir=root / "raw", published=root / "published" / "tthc.duckdb", pii_key=TEST_PII_KEY,
+        )
+        pipeline.run(settings, date(2023, 1, 1), date(2023, 2, 1), progress=False)
+        yield settings
+    finally:
+        emu.stop()
+
+
+def test_published_copy_opens_read_only_and_through_sqlalchemy(published_run):
+    settings = published_run
     from sqlalchemy import create_engine, text
 
     con = duckdb.connect(str(settings.published), read_only=True)
@@ -120,10 +137,10 @@ def test_published_copy_opens_read_only_and_through_sqlalchemy(small_run):
     assert wide > 0
 
 
-def test_parquet_marts_equal_the_published_tables(small_run):
+def test_parquet_marts_equal_the_published_tables(published_run):
     from etl import kpi, publish
 
-    settings = small_run
+    settings = published_run
     con = duckdb.connect(str(settings.published), read_only=True)
     try:
         for name in publish.PARQUET_TABLES + kpi.PUBLISHED_VIEWS:
