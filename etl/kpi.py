@@ -81,15 +81,15 @@ def _rebuild(con: duckdb.DuckDBPyConnection, requested_periods_sql: str) -> int:
     con.execute(f"CREATE OR REPLACE TEMP TABLE kpi_requested_period AS {requested_periods_sql}")
     con.execute(read_sql("marts/periods_build.sql"))
     con.execute(read_sql("marts/events.sql"))
-    try:
-        for sql_file in KPI_FILES.values():
-            con.execute(f"INSERT INTO kpi_result BY NAME {_query(sql_file)}")
-        con.execute(read_sql("marts/replace_values.sql"))
-        written = con.execute("SELECT count(*) FROM kpi_result WHERE denominator > 0").fetchall()[0][0]
-        con.execute(read_sql("marts/refresh_targets.sql"))
-        ensure_views(con)
-    finally:
-        _drop_temp_objects(con)
+    for sql_file in KPI_FILES.values():
+        con.execute(f"INSERT INTO kpi_result BY NAME {_query(sql_file)}")
+    con.execute(read_sql("marts/replace_values.sql"))
+    written = con.execute("SELECT count(*) FROM kpi_result WHERE denominator > 0").fetchall()[0][0]
+    con.execute(read_sql("marts/refresh_targets.sql"))
+    ensure_views(con)
+    # Only on success: after a failure the transaction is aborted (no statement would run) and
+    # its rollback discards these temp objects anyway.
+    _drop_temp_objects(con)
     return int(written)
 
 

@@ -402,3 +402,15 @@ def test_a_changed_target_reaches_every_row_without_dirty_periods(warehouse):
     assert feb[("month", FEB, "*", "ONLINE_RATE")][2:] == (0.5, 0.4, True)
     # ZZ received 0 of 1 online: 0.0 stays below it.
     assert feb[("month", FEB, "ZZ", "ONLINE_RATE")][2:] == (0.0, 0.4, False)
+
+
+def test_a_failing_kpi_query_surfaces_its_own_error(warehouse):
+    con = warehouse
+    before = kpi_rows(con)
+    with pytest.raises(Exception, match="fact_payment"):
+        with transaction(con):
+            con.execute("INSERT INTO audit.kpi_dirty_period VALUES ('month', ?)", [FEB])
+            con.execute("ALTER TABLE core.fact_payment RENAME TO fact_payment_gone")
+            kpi.rebuild_pending(con)
+    assert kpi_rows(con) == before
+    assert con.execute("SELECT count(*) FROM audit.kpi_dirty_period").fetchall() == [(0,)]
