@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from etl.emulator.presets import SIZES, SizePreset  # noqa: F401 - re-exported
+
 PROVINCE_SUFFIX = "G18"
 PROVINCE_ID_PREFIX = 22  # first digits of citizen IDs issued in the province (Quảng Ninh: 022)
 REORG_DAY = dt.date(2025, 7, 1)  # the district level is abolished; some communes merge
@@ -24,24 +26,6 @@ def day_number(day: dt.date) -> int:
 def day_of(number: int) -> dt.date:
     return EPOCH + dt.timedelta(days=int(number))
 
-
-@dataclass(frozen=True)
-class SizePreset:
-    departments: int
-    districts: int
-    communes_per_district: int
-    base_procedure_variants: int  # versions of each base procedure name (cấp mới, cấp lại …)
-    dossiers_per_day: int
-
-
-SIZES = {
-    "small": SizePreset(departments=10, districts=4, communes_per_district=5,
-                        base_procedure_variants=1, dossiers_per_day=300),
-    "medium": SizePreset(departments=18, districts=8, communes_per_district=10,
-                         base_procedure_variants=3, dossiers_per_day=2000),
-    "large": SizePreset(departments=24, districts=12, communes_per_district=18,
-                        base_procedure_variants=6, dossiers_per_day=8500),
-}
 
 DEPARTMENT_NAMES = [
     "Sở Tư pháp", "Sở Kế hoạch và Đầu tư", "Sở Xây dựng", "Sở Tài nguyên và Môi trường",
