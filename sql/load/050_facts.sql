@@ -8,24 +8,21 @@
 -- has not passed; null when the date is null or no version covers it. A code the catalogue has
 -- never listed resolves to its inferred member until its versions arrive (then re-resolved).
 
--- Incoming states that win over the stored one (or are new); they and the states they replace
--- are what this load touches.
+-- Incoming states that win over the stored one (or are new), with the dates of the state they
+-- replace (old_*, null for a new key): both are what this load touches. One scan of the fact.
 CREATE OR REPLACE TEMP TABLE load_dossier_applied AS
 SELECT s.dossier_id, s.procedure_code, s.agency_code, s.channel_code, s.remote_submission,
        s.applicant_type, s.applicant_key, s.submitted_at, s.received_at, s.due_at,
-       s.finished_at, s.returned_at, s.status, s.return_method, s.has_digitized, s.updated_at
+       s.finished_at, s.returned_at, s.status, s.return_method, s.has_digitized, s.updated_at,
+       f.received_at AS old_received_at, f.finished_at AS old_finished_at,
+       f.returned_at AS old_returned_at
 FROM load_dossier AS s
 LEFT JOIN core.fact_dossier AS f ON f.dossier_id = s.dossier_id
 WHERE s.is_valid AND NOT s.superseded
   AND (f.dossier_id IS NULL OR s.updated_at >= f.updated_at);
 
-CREATE OR REPLACE TEMP TABLE load_dossier_replaced AS
-SELECT f.dossier_id, f.received_at, f.finished_at, f.returned_at
-FROM core.fact_dossier AS f
-SEMI JOIN load_dossier_applied AS a ON a.dossier_id = f.dossier_id;
-
 INSERT INTO core.fact_dossier BY NAME
-SELECT a.*,
+SELECT a.* EXCLUDE (old_received_at, old_finished_at, old_returned_at),
        CASE WHEN p.valid_to IS NULL OR CAST(a.received_at AS DATE) <= p.valid_to
             THEN p.procedure_sk END                         AS procedure_sk,
        ag.agency_sk,
@@ -53,19 +50,15 @@ WHERE excluded.updated_at >= fact_dossier.updated_at;
 
 CREATE OR REPLACE TEMP TABLE load_payment_applied AS
 SELECT s.transaction_id, s.dossier_id, s.procedure_code, s.agency_code, s.amount_vnd, s.fee_type,
-       s.payment_method_code, s.payment_portal, s.status, s.transacted_at, s.updated_at
+       s.payment_method_code, s.payment_portal, s.status, s.transacted_at, s.updated_at,
+       f.dossier_id AS old_dossier_id, f.transacted_at AS old_transacted_at
 FROM load_payment AS s
 LEFT JOIN core.fact_payment AS f ON f.transaction_id = s.transaction_id
 WHERE s.is_valid AND NOT s.superseded
   AND (f.transaction_id IS NULL OR s.updated_at >= f.updated_at);
 
-CREATE OR REPLACE TEMP TABLE load_payment_replaced AS
-SELECT f.transaction_id, f.dossier_id, f.transacted_at
-FROM core.fact_payment AS f
-SEMI JOIN load_payment_applied AS a ON a.transaction_id = f.transaction_id;
-
 INSERT INTO core.fact_payment BY NAME
-SELECT a.*,
+SELECT a.* EXCLUDE (old_dossier_id, old_transacted_at),
        CASE WHEN p.valid_to IS NULL OR CAST(a.transacted_at AS DATE) <= p.valid_to
             THEN p.procedure_sk END                         AS procedure_sk,
        ag.agency_sk,

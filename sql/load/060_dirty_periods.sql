@@ -5,20 +5,17 @@ CREATE OR REPLACE TEMP TABLE load_touched_date AS
 WITH payment_dossier AS (
     SELECT dossier_id FROM load_payment_applied WHERE dossier_id IS NOT NULL
     UNION
-    SELECT dossier_id FROM load_payment_replaced WHERE dossier_id IS NOT NULL
+    SELECT old_dossier_id FROM load_payment_applied WHERE old_dossier_id IS NOT NULL
 ),
 dimension_changed AS (
     SELECT (SELECT count(*) FROM load_agency_changed) + (SELECT count(*) FROM load_procedure_changed) > 0
         AS changed
 ),
 touched(ts) AS (
-    SELECT unnest([received_at, finished_at, returned_at]) FROM load_dossier_applied
+    SELECT unnest([received_at, finished_at, returned_at,
+                   old_received_at, old_finished_at, old_returned_at]) FROM load_dossier_applied
     UNION ALL
-    SELECT unnest([received_at, finished_at, returned_at]) FROM load_dossier_replaced
-    UNION ALL
-    SELECT transacted_at FROM load_payment_applied
-    UNION ALL
-    SELECT transacted_at FROM load_payment_replaced
+    SELECT unnest([transacted_at, old_transacted_at]) FROM load_payment_applied
     -- A payment changes DOSSIER_ONLINE_PAYMENT_RATE in the month its dossier was received.
     UNION ALL
     SELECT f.received_at FROM core.fact_dossier AS f SEMI JOIN payment_dossier USING (dossier_id)
