@@ -9,6 +9,7 @@ import json
 import math
 import random
 import socket
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -387,6 +388,12 @@ class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
+
+    def handle_error(self, request, client_address):
+        # A client hanging up mid-response (timeouts, retries) is routine, not worth a traceback.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def make_server(host: str, port: int, state: EmulatorState) -> EmulatorServer:
