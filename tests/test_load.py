@@ -681,8 +681,8 @@ def test_end_to_end_nightly_updates_and_replay(emulator_factory, settings_for):
     load.load(settings, early)
     states_before = dict(query(db, "SELECT dossier_id, updated_at FROM core.fact_dossier"))
 
-    emu.control("clock", {"now": "2023-01-21T00:00:00+07:00"})
-    late = land_and_validate(settings, [f"2023-01-{day:02d}" for day in range(8, 21)], "2023-01-20")
+    emu.control("clock", {"now": "2023-01-15T00:00:00+07:00"})
+    late = land_and_validate(settings, [f"2023-01-{day:02d}" for day in range(8, 15)], "2023-01-14")
     result = load.load(settings, late)
     states_after = dict(query(db, "SELECT dossier_id, updated_at FROM core.fact_dossier"))
     progressed = [key for key, at in states_before.items() if states_after[key] > at]
