@@ -58,6 +58,7 @@ class LoadResult:
     applied: dict[str, int] = field(default_factory=dict)      # fact rows inserted or updated
     dirty_periods: int = 0                                     # distinct periods marked dirty
     reference_changed: bool = False                            # an agency/procedure row changed
+    overlapping_procedures: tuple[str, ...] = ()               # codes whose versions now overlap
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,6 +220,8 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch_dir: Path | str) -> LoadRes
         for step in STEP_SQL:
             _run_sql(con, step)
         counts = _counts_by_entity(con)
+        overlapping = tuple(code for code, in con.execute(
+            "SELECT procedure_code FROM load_procedure_overlap ORDER BY 1").fetchall())
         (dossiers, payments, dirty, changed), = con.execute(
             "SELECT (SELECT count(*) FROM load_dossier_applied), "
             "(SELECT count(*) FROM load_payment_applied), "
@@ -240,7 +243,14 @@ def load_batch(con: duckdb.DuckDBPyConnection, batch_dir: Path | str) -> LoadRes
         applied={"dossier": int(dossiers), "payment": int(payments)},
         dirty_periods=int(dirty),
         reference_changed=changed > 0,
+        overlapping_procedures=overlapping,
     )
+    if overlapping:
+        log.warning(
+            "batch %s: %d procedure code(s) now have overlapping versions in core.dim_procedure "
+            "(a version re-keyed at the source?); facts resolve to the latest valid_from: %s",
+            run_id, len(overlapping), ", ".join(overlapping[:10]),
+        )
     log.info(
         "loaded batch %s: loaded %s, quarantined %s, duplicates %s, facts written %s, "
         "%d KPI period(s) marked dirty%s",

@@ -399,6 +399,17 @@ def test_procedure_resolution_by_received_date_and_gaps(settings, tmp_path):
                     ("not-received", None)]
 
 
+def test_overlapping_versions_after_a_re_keyed_version_are_reported(settings, tmp_path, caplog):
+    first = Batch("run-1").procedure("4.000", "2023-02-01", valid_from=date(2021, 1, 1))
+    assert load.load(settings, first.write(tmp_path)).overlapping_procedures == ()
+    rekeyed = Batch("run-2").procedure("4.000", "2023-02-02", valid_from=date(2021, 3, 1))
+    result = load.load(settings, rekeyed.write(tmp_path))
+    assert result.overlapping_procedures == ("4.000",)
+    assert "overlapping versions" in caplog.text and "4.000" in caplog.text
+    assert query(settings.warehouse, "SELECT count(*) FROM core.dim_procedure "
+                                     "WHERE procedure_code = '4.000'") == [(2,)], "history is kept"
+
+
 def test_unbalanced_counts_raise_and_leave_the_warehouse_unchanged(settings, tmp_path):
     load.load(settings, reference_batch("run-0").write(tmp_path))
     before = snapshot(settings.warehouse)

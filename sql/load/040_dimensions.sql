@@ -99,3 +99,16 @@ FROM (
     SELECT procedure_code FROM core.dim_procedure
     ORDER BY procedure_code
 );
+
+-- Versions of one code never overlap (source-api.md). A version re-keyed at the source (its
+-- HieuLucTu corrected) would leave the old row beside the new one, and history is never
+-- deleted: report such codes so the overlap is seen, not silently double-counted.
+CREATE OR REPLACE TEMP TABLE load_procedure_overlap AS
+SELECT DISTINCT a.procedure_code
+FROM core.dim_procedure AS a
+JOIN core.dim_procedure AS b
+  ON b.procedure_code = a.procedure_code AND b.procedure_sk > a.procedure_sk
+ AND b.valid_from <= coalesce(a.valid_to, DATE '9999-12-31')
+ AND a.valid_from <= coalesce(b.valid_to, DATE '9999-12-31')
+WHERE NOT a.is_inferred AND NOT b.is_inferred
+  AND a.procedure_code IN (SELECT procedure_code FROM load_procedure_changed);

@@ -14,6 +14,7 @@ DROP TABLE IF EXISTS load_procedure_ref;
 DROP TABLE IF EXISTS load_procedure_completion;
 DROP TABLE IF EXISTS load_procedure_changed;
 DROP TABLE IF EXISTS load_procedure_changed_code;
+DROP TABLE IF EXISTS load_procedure_overlap;
 DROP TABLE IF EXISTS load_dossier_applied;
 DROP TABLE IF EXISTS load_payment_applied;
 DROP TABLE IF EXISTS load_touched_date;
