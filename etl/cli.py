@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
+from pathlib import Path
 
 
 def _iso_date(text: str) -> date:
@@ -55,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
         "and the best and worst agencies, read from the published copy.",
     )
     scorecard.add_argument("--top", type=int, default=5, help="agencies shown at each end (5)")
+
+    report = commands.add_parser(
+        "report",
+        help="write the monthly or quarterly report (self-contained HTML + XLSX)",
+        description="Write the report of a month (YYYY-MM) or quarter (YYYY-Qn): the city's KPIs "
+        "against their targets, 12-month trends, agencies ranked, processing time and data quality, "
+        "as one self-contained HTML file and an XLSX workbook, read from the published copy.",
+    )
+    report.add_argument("--period", required=True, help="YYYY-MM (month) or YYYY-Qn (quarter)")
+    report.add_argument("--lang", choices=("vi", "en"), default="vi", help="language (vi)")
+    report.add_argument("--out", type=Path, default=None, help="output folder (<warehouse folder>/reports)")
     return parser
 
 
@@ -86,6 +98,13 @@ def main(argv: list[str] | None = None) -> int:
             from etl import kpi
 
             print(kpi.scorecard_from_file(settings.published, top=args.top))
+            return 0
+        if args.command == "report":
+            from etl import report
+
+            files = report.write_report(settings, report.parse_period(args.period), args.lang, args.out)
+            print(files.html)
+            print(files.xlsx)
             return 0
     except KeyboardInterrupt:
         print("etl: interrupted; the warehouse is left as it was before the run", file=sys.stderr)

@@ -1,0 +1,7 @@
+-- The data's freshness: the latest NgayCapNhat loaded, over both facts. No params.
+SELECT max(updated_at) AS latest_update
+FROM (
+    SELECT max(updated_at) AS updated_at FROM core.fact_dossier
+    UNION ALL
+    SELECT max(updated_at) FROM core.fact_payment
+);
