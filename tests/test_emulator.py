@@ -727,3 +727,14 @@ def _check_large_volume(emu):
     assert 2 * 3300 * 0.7 < payments["tongSoBanGhi"] < 2 * 3300 * 1.8
     agencies = get(emu, "/api/v1/donvi").json()["duLieu"]
     assert len(agencies) > 200
+
+
+def test_clock_control_validates_its_input(faulty):
+    headers = auth(faulty)
+    before = requests.get(f"{faulty.url}/_emulator/state", headers=headers, timeout=30).json()["now"]
+    for body in ({"now": "yesterday"}, {"advance": 1}):
+        response = requests.post(f"{faulty.url}/_emulator/clock", json=body, headers=headers, timeout=30)
+        assert response.status_code == 400
+    response = requests.post(f"{faulty.url}/_emulator/clock", data=b"not json", headers=headers, timeout=30)
+    assert response.status_code == 400
+    assert requests.get(f"{faulty.url}/_emulator/state", headers=headers, timeout=30).json()["now"] == before

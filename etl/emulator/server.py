@@ -94,6 +94,7 @@ class EmulatorState:
         self._lock = threading.Lock()
         self._window_lock = threading.Lock()
         self._windows: OrderedDict[tuple, Window] = OrderedDict()
+        self._pages: OrderedDict[tuple, list[bytes]] = OrderedDict()
         self.requests = 0
         self.faults_served: dict[str, int] = {}
 
@@ -149,6 +150,19 @@ class EmulatorState:
             else:
                 self._windows.move_to_end(key)
         return entries, now
+
+    def page_items(self, key: tuple, render) -> list[bytes]:
+        """Rendered records of a page, kept for a few pages: a client retrying after a
+        transient fault asks for the same page again."""
+        with self._lock:
+            items = self._pages.get(key)
+        if items is None:
+            items = render()
+            with self._lock:
+                self._pages[key] = items
+                while len(self._pages) > 8:
+                    self._pages.popitem(last=False)
+        return items
 
     def state(self) -> dict:
         g = self.generator
@@ -338,11 +352,13 @@ class Handler(BaseHTTPRequestHandler):
         size = min(_int_param(query, "soBanGhi", DEFAULT_PAGE_SIZE, minimum=1), MAX_PAGE_SIZE)
         a, b = math.ceil(to_local_seconds(start)), math.ceil(to_local_seconds(end))
         state = self.state
-        window, _ = state.window(entity, a, b)
+        window, now = state.window(entity, a, b)
         total = len(window)
         lo = (page - 1) * size
         g = state.generator
-        items = [g.render(entity, e) for e in window.entries(lo, lo + size)]
+        items = state.page_items(
+            (entity, a, b, now, lo, size),
+            lambda: [g.render(entity, e) for e in window.entries(lo, lo + size)])
         if fault == "repeat" and lo > 0:
             # Some records of the previous page again (a server re-reading a moving cursor).
             earlier = [e for e in window.entries(lo - size, lo) if g.is_repeatable(e)]
