@@ -279,7 +279,9 @@ class ApiClient:
                     f"last error: {last_error}"
                 )
             self.retries += 1
-            log.warning(
+            # INFO, not WARNING: transient faults are routine, and the CLI's stderr is reserved for
+            # one line when a run fails (Python prints unhandled WARNINGs to stderr).
+            log.info(
                 "%s failed (%s); retry %d/%d in %.2fs",
                 where, last_error, attempt, self.max_attempts - 1, delay,
             )

@@ -293,7 +293,7 @@ def test_sigkill_at_any_point_leaves_a_readable_window(emulator, settings_for, t
     manifest_file = landing.land_window(settings, "dossier", DAY)
     readable_states = set()
     rng = random.Random(5)
-    for _ in range(6):
+    for _ in range(4):
         process = subprocess.Popen(
             [sys.executable, "-c", CRASH_LOOP, emulator.url, emulator.token, str(settings.raw_dir)],
             cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
