@@ -445,19 +445,26 @@ def _nfd(text: str) -> str:
 
 class Mess:
     """The spelling choices of one record, from its uniforms; all no-ops when clean."""
-    __slots__ = ("u", "clean")
+    __slots__ = ("u", "clean", "slashed", "empty_value")
 
     def __init__(self, u: list[float], clean: bool):
         self.u, self.clean = u, clean
+        self.slashed = not clean and u[0] < 0.25
+        if clean:
+            self.empty_value = None
+        else:
+            v = u[5]
+            self.empty_value = None if v < 0.55 else ABSENT_FIELD if v < 0.7 else "" if v < 0.85 else "   "
 
     def ts(self, t: int) -> str:
-        return format_local(t, slashed=not self.clean and self.u[0] < 0.25)
+        day, tod = divmod(t, DAY)
+        if self.slashed:
+            return _day_text(day)[1] + _TOD_SLASHED[tod]
+        return _day_text(day)[0] + _TOD_COMPACT[tod]
 
     def empty(self):
-        if self.clean:
-            return None
-        v = self.u[5]
-        return None if v < 0.55 else ABSENT_FIELD if v < 0.7 else "" if v < 0.85 else "   "
+        """The record's way of writing an empty value: null, absent, "" or spaces."""
+        return self.empty_value
 
     def pad(self, value: str, col: int, rate: float = 0.04) -> str:
         if self.clean or self.u[col] >= rate:
@@ -651,7 +658,9 @@ class Renderer:
                                                        "timestamp_bad_hour")[int(u * 3) % 3], u)
 
     def encode(self, rec: dict) -> bytes:
-        return self.encoder.encode({k: v for k, v in rec.items() if v is not ABSENT_FIELD})
+        if ABSENT_FIELD in rec.values():
+            rec = {k: v for k, v in rec.items() if v is not ABSENT_FIELD}
+        return self.encoder.encode(rec)
 
 
 class Entry(NamedTuple):
