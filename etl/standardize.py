@@ -71,10 +71,11 @@ def load_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 def land_into_table(con: duckdb.DuckDBPyConnection, entity: str,
                     files: Sequence[LandedFile]) -> None:
-    """landed_<entity>(row_id, window_start, file_path, record): one row per landed JSON line.
+    """View landed_<entity>(row_id, window_start, file_path, record): one row per landed JSON line.
 
     The JSON lines are kept verbatim as `record`; fields are extracted as text by the staging
-    SQL, so a JSON number 2 and a string "2" arrive alike.
+    SQL, so a JSON number 2 and a string "2" arrive alike. A view, so that the files are read
+    once, straight into stg_<entity>.
     """
     entity = _require_entity(entity)
     con.execute("CREATE OR REPLACE TEMP TABLE landed_file (file_path VARCHAR, window_start TIMESTAMP)")
@@ -83,29 +84,28 @@ def land_into_table(con: duckdb.DuckDBPyConnection, entity: str,
             "INSERT INTO landed_file VALUES (?, ?)",
             [(str(f.path), f.window_start) for f in files],
         )
+        # A view cannot take prepared parameters: the paths go in as escaped literals.
+        paths = ", ".join(f"'{_sql_path(f.path)}'" for f in files)
         source = (
             "SELECT j.json::VARCHAR AS record, j.filename AS file_path "
-            "FROM read_json_objects($paths, format = 'newline_delimited', filename = true) AS j"
+            f"FROM read_json_objects([{paths}], format = 'newline_delimited', filename = true) AS j"
         )
-        params = {"paths": [str(f.path) for f in files]}
     else:
         source = "SELECT NULL::VARCHAR AS record, NULL::VARCHAR AS file_path WHERE false"
-        params = {}
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE landed_{entity} AS
+        CREATE OR REPLACE TEMP VIEW landed_{entity} AS
         SELECT row_number() OVER () AS row_id, w.window_start, w.file_path, j.record
         FROM ({source}) AS j JOIN landed_file AS w USING (file_path)
-        """,
-        params,
+        """
     )
 
 
 def landed_row_counts(con: duckdb.DuckDBPyConnection, entity: str) -> dict[str, int]:
-    """Rows actually read per landed file (to compare with the manifest)."""
+    """Rows actually read per landed file (to compare with the manifest); after stage_entity."""
     entity = _require_entity(entity)
     rows = con.execute(
-        f"SELECT file_path, count(*) FROM landed_{entity} GROUP BY file_path"
+        f"SELECT file_path, count(*) FROM stg_{entity} GROUP BY file_path"
     ).fetchall()
     return {path: count for path, count in rows}
 
@@ -140,12 +140,10 @@ def judge_entity(con: duckdb.DuckDBPyConnection, entity: str,
 def write_staged_parquet(con: duckdb.DuckDBPyConnection, entity: str, path: Path) -> int:
     """Write view `staged` as the entity's parquet (exact staged schema); returns its rows."""
     columns = ", ".join(STAGED_COLUMNS[_require_entity(entity)] + STAGING_COLUMNS)
-    # Ordered by content, not by read order, so identical input gives an identical file.
-    # `staged` is a view: the judging runs once, streaming into the file.
+    # `staged` is a view: the judging runs once, streaming into the file. Row order carries no
+    # meaning (load merges by key), so no sort; snappy: the file is read once, soon.
     (written,) = con.execute(
-        f"COPY (SELECT {columns} FROM staged "
-        f"ORDER BY window_start, record_key NULLS LAST, record_hash) "
-        f"TO '{_sql_path(path)}' (FORMAT parquet, COMPRESSION zstd)"
+        f"COPY (SELECT {columns} FROM staged) TO '{_sql_path(path)}' (FORMAT parquet)"
     ).fetchall()[0]
     return int(written)
 
@@ -156,7 +154,7 @@ def release_entity(con: duckdb.DuckDBPyConnection, entity: str) -> None:
     con.execute("DROP VIEW IF EXISTS staged")
     con.execute(f"DROP VIEW IF EXISTS chk_{entity}")
     con.execute(f"DROP TABLE IF EXISTS stg_{entity}")
-    con.execute(f"DROP TABLE IF EXISTS landed_{entity}")
+    con.execute(f"DROP VIEW IF EXISTS landed_{entity}")
 
 
 def _sql_path(path: Path) -> str:

@@ -1,16 +1,17 @@
 -- Agency reference list (donvi): THE mapping from the source's field names to ours.
--- Input:  landed_agency(row_id, window_start, record).
+-- Input:  landed_agency(row_id, window_start, file_path, record).
 -- Output: stg_agency (columns of core.dim_agency + staging columns) and chk_agency (the narrow
 --         frame GX validates; one boolean per rule, true = passes).
-CREATE OR REPLACE TEMP TABLE src_agency AS
+-- A view: the JSON is parsed once, while stg_agency is built.
+CREATE OR REPLACE TEMP VIEW src_agency AS
 WITH fields AS (
-    SELECT row_id, window_start, record,
+    SELECT row_id, window_start, file_path, record,
            json_extract_string(record, [
                '$.MaDonVi', '$.TenDonVi', '$.CapDonVi', '$.MaDonViCha', '$.HieuLucTu',
                '$.HieuLucDen', '$.MaDonViKeThua']) AS f
     FROM landed_agency
 )
-SELECT row_id, window_start, record,
+SELECT row_id, window_start, file_path, record,
        f[1] AS MaDonVi, f[2] AS TenDonVi, f[3] AS CapDonVi, f[4] AS MaDonViCha,
        f[5] AS HieuLucTu, f[6] AS HieuLucDen, f[7] AS MaDonViKeThua
 FROM fields;
@@ -29,6 +30,7 @@ SELECT
     record,
     sha256(record)             AS record_hash,
     row_id,
+    file_path,
     -- A reference list is a full snapshot: the later window's copy is the later state.
     NULL::TIMESTAMP            AS state_at,
     -- Checks, one boolean per rule (true = passes), named <SourceField>_<rule>: the narrow
@@ -43,4 +45,4 @@ FROM src_agency;
 CREATE OR REPLACE TEMP VIEW chk_agency AS
 SELECT row_id, window_start, record_key, COLUMNS('^[A-Z]') FROM stg_agency;
 
-DROP TABLE src_agency;
+DROP VIEW src_agency;

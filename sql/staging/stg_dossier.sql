@@ -1,12 +1,13 @@
 -- Dossier (hoso): THE mapping from the source's Vietnamese field names to ours.
--- Input:  landed_dossier(row_id, window_start, record)  -- one landed JSON line per row.
+-- Input:  landed_dossier(row_id, window_start, file_path, record)  -- one landed JSON line per row.
 -- Output: stg_dossier  -- standardized columns (names of core.fact_dossier) + record_key,
 --         window_start, record, record_hash, row_id, state_at (the state's time, for superseding);
 --         chk_dossier  -- the narrow frame GX validates: row_id, window_start, record_key and
 --         one boolean per rule of source-api.md "Some records are broken" (true = passes).
-CREATE OR REPLACE TEMP TABLE src_dossier AS
+-- A view: the JSON is parsed once, while stg_dossier is built.
+CREATE OR REPLACE TEMP VIEW src_dossier AS
 WITH fields AS (
-    SELECT row_id, window_start, record,
+    SELECT row_id, window_start, file_path, record,
            json_extract_string(record, [
                '$.MaHoSo', '$.MaTTHC', '$.MaDonVi', '$.KenhThucHien', '$.NopTuXa',
                '$.LoaiDoiTuong', '$.SoGiayToChuHoSoHash', '$.NgayNopHoSo', '$.NgayTiepNhan',
@@ -14,7 +15,7 @@ WITH fields AS (
                '$.HinhThucTra', '$.HoSoCoThanhPhanSoHoa', '$.NgayCapNhat']) AS f
     FROM landed_dossier
 )
-SELECT row_id, window_start, record,
+SELECT row_id, window_start, file_path, record,
        f[1] AS MaHoSo, f[2] AS MaTTHC, f[3] AS MaDonVi, f[4] AS KenhThucHien, f[5] AS NopTuXa,
        f[6] AS LoaiDoiTuong, f[7] AS SoGiayToChuHoSoHash, f[8] AS NgayNopHoSo,
        f[9] AS NgayTiepNhan, f[10] AS NgayHenTra, f[11] AS NgayKetThucXuLy, f[12] AS NgayTra,
@@ -50,6 +51,7 @@ SELECT
     record,
     sha256(record)                                      AS record_hash,
     row_id,
+    file_path,
     updated_at                                          AS state_at,
     -- Checks, one boolean per rule (true = passes), named <SourceField>_<rule>: the narrow
     -- frame GX validates (chk_dossier). The expectation suite says which ones quarantine.
@@ -73,4 +75,4 @@ FROM src_dossier;
 CREATE OR REPLACE TEMP VIEW chk_dossier AS
 SELECT row_id, window_start, record_key, COLUMNS('^[A-Z]') FROM stg_dossier;
 
-DROP TABLE src_dossier;
+DROP VIEW src_dossier;

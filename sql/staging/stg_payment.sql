@@ -1,17 +1,18 @@
 -- Payment transaction (thanhtoan): THE mapping from the source's field names to ours.
--- Input:  landed_payment(row_id, window_start, record).
+-- Input:  landed_payment(row_id, window_start, file_path, record).
 -- Output: stg_payment (columns of core.fact_payment + staging columns) and chk_payment (the
 --         narrow frame GX validates; one boolean per rule, true = passes).
-CREATE OR REPLACE TEMP TABLE src_payment AS
+-- A view: the JSON is parsed once, while stg_payment is built.
+CREATE OR REPLACE TEMP VIEW src_payment AS
 WITH fields AS (
-    SELECT row_id, window_start, record,
+    SELECT row_id, window_start, file_path, record,
            json_extract_string(record, [
                '$.MaGiaoDich', '$.MaHoSo', '$.MaTTHC', '$.MaDonVi', '$.SoTien', '$.LoaiPhiLePhi',
                '$.HinhThucThanhToan', '$.KenhThanhToan', '$.TrangThai', '$.ThoiGianGD',
                '$.NgayCapNhat']) AS f
     FROM landed_payment
 )
-SELECT row_id, window_start, record,
+SELECT row_id, window_start, file_path, record,
        f[1] AS MaGiaoDich, f[2] AS MaHoSo, f[3] AS MaTTHC, f[4] AS MaDonVi, f[5] AS SoTien,
        f[6] AS LoaiPhiLePhi, f[7] AS HinhThucThanhToan, f[8] AS KenhThanhToan,
        f[9] AS TrangThai, f[10] AS ThoiGianGD, f[11] AS NgayCapNhat
@@ -37,6 +38,7 @@ SELECT
     record,
     sha256(record)                       AS record_hash,
     row_id,
+    file_path,
     updated_at                           AS state_at,
     -- Checks, one boolean per rule (true = passes), named <SourceField>_<rule>: the narrow
     -- frame GX validates (chk_payment). The expectation suite says which ones quarantine.
@@ -59,4 +61,4 @@ FROM src_payment;
 CREATE OR REPLACE TEMP VIEW chk_payment AS
 SELECT row_id, window_start, record_key, COLUMNS('^[A-Z]') FROM stg_payment;
 
-DROP TABLE src_payment;
+DROP VIEW src_payment;

@@ -1,18 +1,19 @@
 -- Procedure catalogue (thutuc): THE mapping from the source's field names to ours.
--- Input:  landed_procedure(row_id, window_start, record).
+-- Input:  landed_procedure(row_id, window_start, file_path, record).
 -- Output: stg_procedure (columns of core.dim_procedure + staging columns) and chk_procedure
 --         (the narrow frame GX validates; one boolean per rule, true = passes).
 -- The key of a version is MaTTHC + HieuLucTu (versions of one code never overlap).
-CREATE OR REPLACE TEMP TABLE src_procedure AS
+-- A view: the JSON is parsed once, while stg_procedure is built.
+CREATE OR REPLACE TEMP VIEW src_procedure AS
 WITH fields AS (
-    SELECT row_id, window_start, record,
+    SELECT row_id, window_start, file_path, record,
            json_extract_string(record, [
                '$.MaTTHC', '$.TenTTHC', '$.MaLinhVuc', '$.TenLinhVuc', '$.CapThucHien',
                '$.MucDoDVC', '$.CoPhiLePhi', '$.ThanhToanTrucTuyen', '$.ThoiHanGiaiQuyet',
                '$.HieuLucTu', '$.HieuLucDen']) AS f
     FROM landed_procedure
 )
-SELECT row_id, window_start, record,
+SELECT row_id, window_start, file_path, record,
        f[1] AS MaTTHC, f[2] AS TenTTHC, f[3] AS MaLinhVuc, f[4] AS TenLinhVuc,
        f[5] AS CapThucHien, f[6] AS MucDoDVC, f[7] AS CoPhiLePhi, f[8] AS ThanhToanTrucTuyen,
        f[9] AS ThoiHanGiaiQuyet, f[10] AS HieuLucTu, f[11] AS HieuLucDen
@@ -39,6 +40,7 @@ SELECT
     record,
     sha256(record)                   AS record_hash,
     row_id,
+    file_path,
     -- A reference list is a full snapshot: the later window's copy is the later state.
     NULL::TIMESTAMP                  AS state_at,
     -- Checks, one boolean per rule (true = passes), named <SourceField>_<rule>: the narrow
@@ -59,4 +61,4 @@ FROM src_procedure;
 CREATE OR REPLACE TEMP VIEW chk_procedure AS
 SELECT row_id, window_start, record_key, COLUMNS('^[A-Z]') FROM stg_procedure;
 
-DROP TABLE src_procedure;
+DROP VIEW src_procedure;
