@@ -7,6 +7,9 @@ updates.
 1. `refresh_kpis` — recomputes `mart.kpi_value` for the periods pending in
    `audit.kpi_dirty_period` only (`etl.kpi.refresh`), then clears them.
 2. `publish` — replaces `TTHC_PUBLISHED` atomically with a consistent copy (`etl.publish.publish`).
+3. `report` — writes the monthly and quarterly report (HTML + XLSX, in Vietnamese; English with
+   `python -m etl report --lang en`) of the latest month and quarter in `mart.kpi_value`, read
+   from the published copy, under `<warehouse folder>/reports` (`etl.report.write_latest`).
 
 Cheap under backfills: one run handles all the Asset events queued while it waited
 (`max_active_runs=1`), and it rebuilds only the periods still pending, so 90 backfilled nights
@@ -56,7 +59,14 @@ def tthc_kpi():
 
         return orchestration.publish()
 
-    refresh_kpis() >> publish()
+    @task
+    def report() -> list[str]:
+        from etl import orchestration
+        from etl import report as report_stage
+
+        return [str(path) for path in report_stage.write_latest(orchestration.settings_from_airflow())]
+
+    refresh_kpis() >> publish() >> report()
 
 
 tthc_kpi()

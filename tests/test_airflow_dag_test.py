@@ -88,7 +88,7 @@ def test_nightly_then_kpi_dag_load_one_day(emulator, settings_for, airflow_home,
     assert counts[0] == len(served) and counts[1] == len(facts)
 
     assert kpi.state == "success", kpi.output[-5000:]
-    assert {t: v["state"] for t, v in kpi.tasks.items()} == {"refresh_kpis": "success", "publish": "success"}
+    assert {t: v["state"] for t, v in kpi.tasks.items()} == {"refresh_kpis": "success", "publish": "success", "report": "success"}
 
     # The incremental rebuild equals a full rebuild from the loaded data, and it was published.
     from etl import kpi as kpi_stage

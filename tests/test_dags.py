@@ -92,7 +92,7 @@ def test_asset_wiring_between_the_dags(dagbag):
     assert list(kpi.timetable.asset_condition.objects) == [outlet]
     assert kpi.max_active_runs == 1 and kpi.catchup is False
     assert {"tthc", "kpi"} <= set(kpi.tags)
-    assert [t.task_id for t in kpi.topological_sort()] == ["refresh_kpis", "publish"]
+    assert [t.task_id for t in kpi.topological_sort()] == ["refresh_kpis", "publish", "report"]
     assert all(task.pool == WAREHOUSE_POOL for task in kpi.tasks)
 
 
