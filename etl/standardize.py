@@ -131,8 +131,20 @@ def judge_entity(con: duckdb.DuckDBPyConnection, entity: str,
     )
     failures = list(failures)
     if failures:
-        # Failures are few (invalid records); the facts themselves never pass through Python.
-        con.executemany("INSERT INTO row_failure VALUES (?, ?, ?)", failures)
+        # Inserted as one Arrow table, not row by row: a broken export can fail every record.
+        import pyarrow as pa
+
+        row_ids, reasons, ordinals = zip(*failures)
+        failure_table = pa.table({
+            "row_id": pa.array(row_ids, pa.int64()),
+            "reason": pa.array(reasons, pa.string()),
+            "ordinal": pa.array(ordinals, pa.int32()),
+        })
+        con.register("failure_table", failure_table)
+        try:
+            con.execute("INSERT INTO row_failure BY NAME SELECT * FROM failure_table")
+        finally:
+            con.unregister("failure_table")
     con.execute("SET VARIABLE stg_table = ?", [f"stg_{entity}"])
     con.execute(read_sql("staging/finalize.sql"))
 

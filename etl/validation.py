@@ -344,6 +344,64 @@ def _manifest_outcomes(entity: str, windows: Sequence[LandedWindow], required: l
 
 # --------------------------------------------------------------------------- the batch
 
+class _LazyGx:
+    """GX is imported only when a frame has rows (the import alone costs seconds)."""
+
+    def __init__(self) -> None:
+        self._runner: GxRunner | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._runner is not None
+
+    def get(self, settings: Settings, run_id: str) -> GxRunner:
+        if self._runner is None:
+            self._runner = GxRunner(settings.data_docs_dir, run_id)
+        return self._runner
+
+
+def _stage_entity(con, entity: str, windows: Sequence[LandedWindow], document: dict[str, Any],
+                  staging: Path, gx_runner) -> list[ExpectationOutcome]:
+    """Standardize, validate and write one entity's parquet; returns its outcomes."""
+    from etl import standardize
+
+    started = time.monotonic()
+    files = [LandedFile(f.path, w.window_start) for w in windows for f in w.files]
+    standardize.stage_entity(con, entity, files)
+    counts = standardize.landed_row_counts(con, entity)
+    for window in windows:
+        check_row_counts(window, counts)
+    staged_at = time.monotonic()
+
+    frame = con.execute(standardize.check_frame_query(entity)).df()
+    if len(frame):
+        runner = gx_runner()
+        outcomes = runner.run(entity, document, frame)
+    else:
+        runner, outcomes = None, _empty_outcomes(entity, document)
+    del frame
+    validated_at = time.monotonic()
+    blocked = [o for o in outcomes if o.action == "block" and not o.success]
+    if blocked:
+        runner.build_data_docs()  # so a person can see what blocked the batch
+        raise BlockingValidationError(_blocking_message(blocked[0]))
+
+    failures = [
+        (row_id, o.reason, o.ordinal)
+        for o in outcomes if o.action == "quarantine" and not o.success
+        for row_id in o.failing_row_ids
+    ]
+    standardize.judge_entity(con, entity, failures)
+    written = standardize.write_staged_parquet(con, entity, staging / f"{entity}.parquet")
+    standardize.release_entity(con, entity)
+    log.info(
+        "staged %s: %d rows, %d failed checks (standardize %.1fs, GX %.1fs, write %.1fs)",
+        entity, written, len(failures), staged_at - started, validated_at - staged_at,
+        time.monotonic() - validated_at,
+    )
+    return _manifest_outcomes(entity, windows, required_fields(document)) + outcomes
+
+
 def _distinct_manifests(manifests: Iterable[Path | str]) -> list[Path]:
     seen: dict[Path, None] = {}
     for manifest in manifests:
@@ -418,42 +476,15 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
     staging = settings.staged_dir / f".tmp-{run_id}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     outcomes: list[ExpectationOutcome] = []
-    gx_runner: GxRunner | None = None
+    gx_runner = _LazyGx()
     try:
         con = duckdb.connect(":memory:", config={"temp_directory": str(staging / ".spill")})
         try:
             standardize.load_macros(con)
             for entity in ENTITIES:
                 entity_windows = [w for w in windows if w.entity == entity]
-                files = [LandedFile(f.path, w.window_start) for w in entity_windows for f in w.files]
-                standardize.stage_entity(con, entity, files)
-                counts = standardize.landed_row_counts(con, entity)
-                for window in entity_windows:
-                    check_row_counts(window, counts)
-                outcomes += _manifest_outcomes(entity, entity_windows, required_fields(documents[entity]))
-
-                frame = con.execute(standardize.check_frame_query(entity)).df()
-                if len(frame):
-                    gx_runner = gx_runner or GxRunner(settings.data_docs_dir, run_id)
-                    entity_outcomes = gx_runner.run(entity, documents[entity], frame)
-                else:
-                    entity_outcomes = _empty_outcomes(entity, documents[entity])
-                del frame
-                outcomes += entity_outcomes
-                blocked = [o for o in entity_outcomes if o.action == "block" and not o.success]
-                if blocked:
-                    gx_runner.build_data_docs()
-                    raise BlockingValidationError(_blocking_message(blocked[0]))
-
-                failures = [
-                    (row_id, o.reason, o.ordinal)
-                    for o in entity_outcomes if o.action == "quarantine" and not o.success
-                    for row_id in o.failing_row_ids
-                ]
-                standardize.judge_entity(con, entity, failures)
-                written = standardize.write_staged_parquet(con, entity, staging / f"{entity}.parquet")
-                standardize.release_entity(con, entity)
-                log.info("staged %s: %d rows, %d failed checks", entity, written, len(failures))
+                outcomes += _stage_entity(con, entity, entity_windows, documents[entity],
+                                          staging, lambda: gx_runner.get(settings, run_id))
         finally:
             con.close()
         shutil.rmtree(staging / ".spill", ignore_errors=True)
@@ -464,8 +495,8 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
             "run_id": run_id,
             "manifests": [str(w.manifest_path) for w in windows],
         })
-        if gx_runner is not None:
-            gx_runner.build_data_docs()
+        if gx_runner.started:
+            gx_runner.get(settings, run_id).build_data_docs()
         _publish_dir(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
