@@ -9,6 +9,7 @@ is not reachable.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import sys
@@ -26,8 +27,11 @@ from airflow_helpers import (
 )
 
 PG_HOST, PG_PORT, REDIS_PORT = "127.0.0.1", 5432, 6379
-DATABASE = "tthc_airflow_test"
+# Own names per run: another checkout's suite may run this test on the same servers at once.
+RUN_TAG = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+DATABASE = f"tthc_airflow_test_{RUN_TAG}"
 REDIS_DB = 11
+REDIS_PREFIX = f"tthc-test-{RUN_TAG}:"
 FIRST_DAY, LAST_DAY = date(2023, 2, 6), date(2023, 2, 12)  # a week, inside the emulator's history
 RUN_TIMEOUT = 420
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -149,7 +153,6 @@ def distributed_airflow(tmp_path, emulator, settings_for):
     _admin(user, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
     _admin(user, f"CREATE DATABASE {DATABASE}")
     broker = redis.Redis(host="127.0.0.1", port=REDIS_PORT, db=REDIS_DB)
-    broker.flushdb()
 
     settings = settings_for(emulator)
     api_port = _free_port()
@@ -164,8 +167,9 @@ def distributed_airflow(tmp_path, emulator, settings_for):
         AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{api_port}/execution/",
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"postgresql+psycopg2://{user}@{PG_HOST}:{PG_PORT}/{DATABASE}",
         AIRFLOW__CELERY__BROKER_URL=f"redis://127.0.0.1:{REDIS_PORT}/{REDIS_DB}",
-        AIRFLOW__CELERY__RESULT_BACKEND=f"db+postgresql://{user}@{PG_HOST}:{PG_PORT}/{DATABASE}",
+        AIRFLOW__CELERY__RESULT_BACKEND=f"db+postgresql+psycopg2://{user}@{PG_HOST}:{PG_PORT}/{DATABASE}",
         AIRFLOW__CELERY__WORKER_CONCURRENCY="4",
+        AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX=REDIS_PREFIX,
         AIRFLOW__API_AUTH__JWT_SECRET=f"tthc-test-{uuid.uuid4().hex}",  # one secret, all services
         AIRFLOW__API__PORT=str(api_port),
         AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(_free_port()),
@@ -187,7 +191,8 @@ def distributed_airflow(tmp_path, emulator, settings_for):
         group.stop_all()
         if any(p.poll() is None for p in group.processes.values()):
             print("warning: a service outlived SIGKILL", file=sys.stderr)
-        broker.flushdb()
+        for key in broker.scan_iter(match=f"{REDIS_PREFIX}*"):
+            broker.delete(key)
         broker.close()
         _admin(user, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
