@@ -347,21 +347,22 @@ def _manifest_outcomes(entity: str, windows: Sequence[LandedWindow], required: l
 class _LazyGx:
     """GX is imported only when a frame has rows (the import alone costs seconds)."""
 
-    def __init__(self) -> None:
+    def __init__(self, data_docs_dir: Path, run_id: str) -> None:
+        self._args = (data_docs_dir, run_id)
         self._runner: GxRunner | None = None
 
     @property
     def started(self) -> bool:
         return self._runner is not None
 
-    def get(self, settings: Settings, run_id: str) -> GxRunner:
+    def get(self) -> GxRunner:
         if self._runner is None:
-            self._runner = GxRunner(settings.data_docs_dir, run_id)
+            self._runner = GxRunner(*self._args)
         return self._runner
 
 
 def _stage_entity(con, entity: str, windows: Sequence[LandedWindow], document: dict[str, Any],
-                  staging: Path, gx_runner) -> list[ExpectationOutcome]:
+                  staging: Path, gx: _LazyGx) -> list[ExpectationOutcome]:
     """Standardize, validate and write one entity's parquet; returns its outcomes."""
     from etl import standardize
 
@@ -375,7 +376,7 @@ def _stage_entity(con, entity: str, windows: Sequence[LandedWindow], document: d
 
     frame = con.execute(standardize.check_frame_query(entity)).df()
     if len(frame):
-        runner = gx_runner()
+        runner = gx.get()
         outcomes = runner.run(entity, document, frame)
     else:
         runner, outcomes = None, _empty_outcomes(entity, document)
@@ -476,7 +477,7 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
     staging = settings.staged_dir / f".tmp-{run_id}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     outcomes: list[ExpectationOutcome] = []
-    gx_runner = _LazyGx()
+    gx = _LazyGx(settings.data_docs_dir, run_id)
     try:
         con = duckdb.connect(":memory:", config={"temp_directory": str(staging / ".spill")})
         try:
@@ -484,7 +485,7 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
             for entity in ENTITIES:
                 entity_windows = [w for w in windows if w.entity == entity]
                 outcomes += _stage_entity(con, entity, entity_windows, documents[entity],
-                                          staging, lambda: gx_runner.get(settings, run_id))
+                                          staging, gx)
         finally:
             con.close()
         shutil.rmtree(staging / ".spill", ignore_errors=True)
@@ -495,8 +496,8 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
             "run_id": run_id,
             "manifests": [str(w.manifest_path) for w in windows],
         })
-        if gx_runner.started:
-            gx_runner.get(settings, run_id).build_data_docs()
+        if gx.started:
+            gx.get().build_data_docs()
         _publish_dir(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
