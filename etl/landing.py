@@ -270,8 +270,6 @@ def extract(
                 clean = [pii.pseudonymize(record, key) for record in page]
                 tracker.add_page(clean)
                 out.write(_encoder.encode_lines(clean))
-            out.flush()
-            os.fsync(out.fileno())
         meta = {
             "format": SPOOL_FORMAT,
             "entity": entity,
@@ -286,7 +284,9 @@ def extract(
             "superseded": sorted(tracker.superseded),
             "pseudonymization": pii.METHOD,
         }
-        _write_json_atomically(meta_path, meta)
+        # No fsync for the spool: it is scratch space, and land checks its line count against
+        # this metadata, so a spool cut short by a power loss is refused, never landed.
+        _write_json_atomically(meta_path, meta, durable=False)
     except BaseException:
         for leftover in (spool, meta_path):
             leftover.unlink(missing_ok=True)
@@ -328,19 +328,22 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
+def _write_json_atomically(path: Path, payload: dict[str, Any], *, durable: bool = True) -> None:
+    """Readers see the old file or the new one, never a mix; `durable` also survives power loss."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(payload, handle, ensure_ascii=False, indent=1)
             handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def _copy_kept_lines(source, sink, superseded: set[int]) -> int:
@@ -414,6 +417,10 @@ def _read_spool_meta(spool: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise RuntimeError(
             f"spool {spool.name} has no metadata: its extract did not finish; extract the window again"
+        ) from None
+    except ValueError as exc:
+        raise RuntimeError(
+            f"spool {spool.name} has unreadable metadata ({exc}); extract the window again"
         ) from None
     if meta.get("format") != SPOOL_FORMAT:
         raise RuntimeError(f"spool {spool.name} has unknown format {meta.get('format')!r}")
