@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-import duckdb
-
-from etl.warehouse import read_sql
+if TYPE_CHECKING:  # the DAG files import etl modules; duckdb loads only where SQL runs
+    import duckdb
 
 ENTITIES = ("dossier", "payment", "agency", "procedure")
 
@@ -64,9 +63,15 @@ def _require_entity(entity: str) -> str:
     return entity
 
 
+def _read_sql(relative: str) -> str:
+    from etl.warehouse import read_sql  # etl.warehouse imports duckdb
+
+    return read_sql(relative)
+
+
 def load_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Define the parsing macros (stg_*) on this connection."""
-    con.execute(read_sql("staging/macros.sql"))
+    con.execute(_read_sql("staging/macros.sql"))
 
 
 def land_into_table(con: duckdb.DuckDBPyConnection, entity: str,
@@ -114,7 +119,7 @@ def stage_entity(con: duckdb.DuckDBPyConnection, entity: str,
                  files: Sequence[LandedFile]) -> None:
     """Read the landed files of one entity and standardize them: stg_<entity> and chk_<entity>."""
     land_into_table(con, entity, files)
-    con.execute(read_sql(f"staging/stg_{_require_entity(entity)}.sql"))
+    con.execute(_read_sql(f"staging/stg_{_require_entity(entity)}.sql"))
 
 
 def check_frame_query(entity: str) -> str:
@@ -146,7 +151,7 @@ def judge_entity(con: duckdb.DuckDBPyConnection, entity: str,
         finally:
             con.unregister("failure_table")
     con.execute("SET VARIABLE stg_table = ?", [f"stg_{entity}"])
-    con.execute(read_sql("staging/finalize.sql"))
+    con.execute(_read_sql("staging/finalize.sql"))
 
 
 def write_staged_parquet(con: duckdb.DuckDBPyConnection, entity: str, path: Path) -> int:

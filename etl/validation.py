@@ -28,11 +28,10 @@ from typing import Any, Iterable, Sequence
 
 from etl.config import Settings
 from etl.standardize import ENTITIES, LandedFile
-from etl.warehouse import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
-EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
 LOCAL_TIME = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh, no DST since 1975
 DATA_DOCS_SITE = "tthc"
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"]}

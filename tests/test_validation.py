@@ -569,3 +569,15 @@ def test_a_killed_validate_leaves_no_batch(tmp_path):
     out = validation.validate(settings, [manifest])
     assert len(read_parquet(out / "dossier.parquet")) == 2000
     assert not leftover.exists()
+
+
+def test_importing_validation_loads_no_heavy_library():
+    """The DAG files import etl modules at parse time; GX, pandas and duckdb load on use."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, etl.validation, etl.standardize; "
+             "print(sorted(m for m in ('duckdb', 'pandas', 'great_expectations') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parent.parent, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
