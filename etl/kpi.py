@@ -218,7 +218,7 @@ def _agency_tables(con: duckdb.DuckDBPyConnection, period_type: str, period_star
 
     def rows_of(chunk):
         return [
-            [code, (name or "")[:40], f"{met}/{measured}", f"{gap * 100:+.1f} pts"]
+            [code, (name or "(not in /donvi)")[:40], f"{met}/{measured}", f"{gap * 100:+.1f} pts"]
             for code, name, met, measured, gap in chunk
         ]
 
