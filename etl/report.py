@@ -150,6 +150,7 @@ TEXT: dict[str, dict[str, str]] = {
         "rank": "Hạng",
         "agency": "Cơ quan, đơn vị",
         "agency_code": "Mã đơn vị",
+        "city": "Toàn thành phố",
         "gap": "Chênh lệch so với mục tiêu",
         "met_count": "Chỉ tiêu đạt",
         "mean_gap": "Chênh lệch bình quân",
@@ -162,6 +163,7 @@ TEXT: dict[str, dict[str, str]] = {
         "online": "Trực tuyến",
         "offline": "Trực tiếp, bưu chính",
         "calendar_days": "Ngày lịch (bình quân)",
+        "days_trend": "Thời gian xử lý bình quân (ngày lịch)",
         "working_days": "Ngày làm việc (bình quân)",
         "dossiers": "Số hồ sơ",
         "difference": "Chênh lệch (ngày)",
@@ -190,7 +192,7 @@ TEXT: dict[str, dict[str, str]] = {
         "entity.procedure": "Danh mục TTHC",
         "meta": "6. Nguồn và độ mới của số liệu",
         "period": "Kỳ báo cáo",
-        "freshness": "Cập nhật mới nhất đã nạp (NgàyCậpNhật)",
+        "freshness": "Cập nhật mới nhất đã nạp (NgayCapNhat)",
         "source": "Nguồn",
         "source_value": "TTHC export API (Hệ thống thông tin giải quyết TTHC tỉnh)",
         "runs": "Lượt nạp (run id)",
@@ -245,6 +247,7 @@ TEXT: dict[str, dict[str, str]] = {
         "rank": "Rank",
         "agency": "Agency",
         "agency_code": "Code",
+        "city": "Whole city",
         "gap": "Gap to target",
         "met_count": "Targets met",
         "mean_gap": "Mean gap",
@@ -257,6 +260,7 @@ TEXT: dict[str, dict[str, str]] = {
         "online": "Online",
         "offline": "In person, postal",
         "calendar_days": "Calendar days (mean)",
+        "days_trend": "Mean processing time (calendar days)",
         "working_days": "Working days (mean)",
         "dossiers": "Dossiers",
         "difference": "Difference (days)",
@@ -582,7 +586,9 @@ def kpi_label(kpi_code: str, lang: str, short: bool = False) -> str:
 def _svg_data_uri(figure) -> str:
     """The figure as an inline data-URI SVG: vector for print, self-contained (text as paths)."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    # Fixed margins (set by each chart) rather than bbox_inches="tight": that draws every
+    # figure twice, and the charts are most of the report's run time.
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -605,10 +611,10 @@ def _pyplot():
 
 
 def _month_ticks(axes, months: list[date]) -> None:
-    """Month numbers, with the year under the first month and every January: 12 labels that fit."""
+    """Month numbers, with the year on the first month and every January: 12 labels that fit."""
     axes.set_xticks(range(len(months)))
     axes.set_xticklabels(
-        [f"{m.month}\n{m.year}" if i == 0 or m.month == 1 else str(m.month) for i, m in enumerate(months)],
+        [f"{m.month}/{m.year % 100:02d}" if i == 0 or m.month == 1 else str(m.month) for i, m in enumerate(months)],
         fontsize=6.5,
     )
 
@@ -623,6 +629,7 @@ def trend_chart(data: ReportData, kpi_code: str, lang: str) -> str:
     values = [by_month.get(month, float("nan")) for month in months]
     target = (data.targets.get(kpi_code) or {}).get("target")
     figure, axes = plt.subplots(figsize=(3.5, 1.9), dpi=100)
+    figure.subplots_adjust(left=0.12, right=0.98, top=0.86, bottom=0.2)
     try:
         positions = list(range(len(months)))
         axes.plot(positions, [v * 100 for v in values], color=COLOR_VALUE, linewidth=2.2,
@@ -649,6 +656,7 @@ def days_trend_chart(data: ReportData, lang: str) -> str:
     months = data.trend_months
     positions = list(range(len(months)))
     figure, axes = plt.subplots(figsize=(3.5, 1.9), dpi=100)
+    figure.subplots_adjust(left=0.12, right=0.98, top=0.86, bottom=0.2)
     try:
         for kpi_code, color, name in (
             ("AVG_DAYS_ONLINE", COLOR_VALUE, TEXT[lang]["online"]),
@@ -659,7 +667,7 @@ def days_trend_chart(data: ReportData, lang: str) -> str:
                       linewidth=2.2, marker="o", markersize=3.5, label=name)
         axes.set_ylim(bottom=0)
         _month_ticks(axes, months)
-        axes.set_title(TEXT[lang]["calendar_days"], fontsize=9, loc="left")
+        axes.set_title(TEXT[lang]["days_trend"], fontsize=9, loc="left")
         axes.legend(fontsize=7, frameon=False, loc="lower left")
         axes.grid(axis="y", color="#dddddd", linewidth=0.6)
         return _svg_data_uri(figure)
@@ -679,6 +687,7 @@ def processing_time_chart(data: ReportData, lang: str) -> str:
         by_channel = {row["channel_group"]: row["avg_working_days"] for row in data.working_days}
         groups.append((text["working_days"], by_channel.get("online"), by_channel.get("offline")))
     figure, axes = plt.subplots(figsize=(5.2, 0.9 + 0.8 * len(groups)), dpi=100)
+    figure.subplots_adjust(left=0.3, right=0.97, top=0.85, bottom=0.3 if len(groups) > 1 else 0.4)
     try:
         height = 0.36
         for index, (name, online, offline) in enumerate(groups):
@@ -694,7 +703,8 @@ def processing_time_chart(data: ReportData, lang: str) -> str:
 
         axes.legend(handles=[Patch(color=COLOR_VALUE, label=text["online"]),
                              Patch(color=COLOR_OFFLINE, label=text["offline"])],
-                    fontsize=7, frameon=False, loc="lower right")
+                    fontsize=7, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
+        axes.set_xlim(right=max([v for _, a, b in groups for v in (a, b) if v is not None] or [1]) * 1.15)
         axes.set_xlabel(text["days"])
         axes.grid(axis="x", color="#dddddd", linewidth=0.6)
         return _svg_data_uri(figure)
@@ -972,8 +982,12 @@ def latest_periods(settings: Settings) -> list[Period]:
     return [Period(kind, start, add_months(start, 1 if kind == "month" else 3)) for kind, start in rows]
 
 
-def write_latest(settings: Settings, langs: tuple[str, ...] = LANGS) -> list[Path]:
-    """The reports of the latest month and quarter, in every language; returns the files written."""
+def write_latest(settings: Settings, langs: tuple[str, ...] = ("vi",)) -> list[Path]:
+    """The reports of the latest month and quarter (the KPI DAG's last task); returns the files.
+
+    Vietnamese only by default: it is the report's official language, and each language costs
+    the charts again; English is one `python -m etl report --lang en` away.
+    """
     written: list[Path] = []
     for period in latest_periods(settings):
         for lang in langs:
