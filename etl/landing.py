@@ -447,7 +447,8 @@ def _already_landed(settings: Settings, spool: Path) -> Path | None:
 def land(settings: Settings, spool_path: Path | str) -> Path:
     """Commit an extracted spool as its window's landed data; returns the manifest's path.
 
-    Idempotent: landing a spool that was already committed returns its manifest.
+    A window without records gets a manifest whose `files` is empty. Idempotent: landing a spool
+    that was already committed returns its manifest.
     """
     spool = Path(spool_path)
     if not spool.exists() and not spool_meta_path(spool).exists():
