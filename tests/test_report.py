@@ -369,6 +369,20 @@ def run_chromium(*args: str, profile: Path, timeout: float = 120) -> subprocess.
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
+def page_requests(net_log: Path) -> list[str]:
+    """The URLs of the network requests a page started, from Chromium's net log."""
+    import json
+
+    log = json.loads(net_log.read_text(encoding="utf-8"))
+    start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    return [
+        event["params"]["url"]
+        for event in log["events"]
+        if event["type"] == start_job and "url" in event.get("params", {})
+        and event["params"].get("initiator") != "not an origin"
+    ]
+
+
 def colour_rows(image, colour: str, tolerance: int = 40) -> list[int]:
     """The y of every screenshot row holding at least 3 pixels close to `colour`."""
     target = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
@@ -409,8 +423,23 @@ def test_chromium_renders_charts_and_tables_without_the_network(settings, report
     shot = run_chromium(f"--screenshot={png}", "--window-size=1280,4000", html.as_uri(),
                         profile=tmp_path / "profile-shot")
     assert png.exists(), shot.stderr[-2000:]
-    dump = run_chromium("--dump-dom", html.as_uri(), profile=tmp_path / "profile-dom")
+    net_log = tmp_path / "net-log.json"
+    dump = run_chromium("--dump-dom", f"--log-net-log={net_log}", html.as_uri(),
+                        profile=tmp_path / "profile-dom")
     assert dump.returncode == 0, dump.stderr[-2000:]
+
+    # No request left for the network on the page's behalf. Chromium's own background calls
+    # (update checks: initiator "not an origin") are its business, and they fail on the resolver
+    # rule anyway; anything the page loaded would carry the file page's origin, "null".
+    requests = page_requests(net_log)
+    assert requests == [], requests
+    # The same check does see a page that loads something (a control: it is not vacuous).
+    control = tmp_path / "control.html"
+    control.write_text('<p>x</p><img src="https://example.invalid/logo.png">', encoding="utf-8")
+    control_log = tmp_path / "control-net-log.json"
+    run_chromium("--dump-dom", f"--log-net-log={control_log}", control.as_uri(),
+                 profile=tmp_path / "profile-control")
+    assert page_requests(control_log) == ["https://example.invalid/logo.png"]
 
     # The DOM Chromium built holds the thirteen KPI rows with the mart's values, and every chart.
     dom = Dom(dump.stdout)
