@@ -161,6 +161,12 @@ def check_files(window: LandedWindow) -> None:
         raise BlockingValidationError(
             f"{window.label}: manifest lists {listed} rows in its files but declares rows={window.rows}"
         )
+    if window.extracted != window.rows + window.duplicates:
+        # The audit balance (extracted = loaded + quarantined + duplicates) starts here.
+        raise BlockingValidationError(
+            f"{window.label}: manifest extracted={window.extracted} is not "
+            f"rows={window.rows} + duplicates={window.duplicates}"
+        )
 
 
 def check_required_fields(window: LandedWindow, required: Iterable[str]) -> None:

@@ -427,7 +427,7 @@ def test_missing_required_column_blocks(tmp_path):
 def test_row_count_mismatch_blocks(tmp_path):
     manifest = land(tmp_path / "raw", "payment", "2023-02-01", [payment("T1"), payment("T2")])
     document = json.loads(manifest.read_text())
-    document["rows"] = document["files"][0]["rows"] = 3
+    document["rows"] = document["files"][0]["rows"] = document["extracted"] = 3
     manifest.write_text(json.dumps(document))
     settings = settings_in(tmp_path)
     with pytest.raises(BlockingValidationError, match=r"payment window 2023-02-01: 2 landed rows in data-\w+\.jsonl\.gz, manifest says 3"):
@@ -581,3 +581,14 @@ def test_importing_validation_loads_no_heavy_library():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parent.parent, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_manifest_counts_that_do_not_balance_block(tmp_path):
+    manifest = land(tmp_path / "raw", "payment", "2023-02-01", [payment("T1")], duplicates=2)
+    document = json.loads(manifest.read_text())
+    document["extracted"] = 2
+    manifest.write_text(json.dumps(document))
+    settings = settings_in(tmp_path)
+    with pytest.raises(BlockingValidationError, match=r"extracted=2 is not rows=1 \+ duplicates=2"):
+        validation.validate(settings, [manifest])
+    assert_nothing_staged(settings)
