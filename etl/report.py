@@ -22,7 +22,7 @@ import os
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -446,29 +446,32 @@ def _read_only(path: Path) -> Iterator[Any]:
         con.close()
 
 
+def _has_audit(con) -> bool:
+    return _has_relation(con, "audit", "run_counts") and _has_relation(con, "audit", "quarantine")
+
+
 @contextlib.contextmanager
 def _audit_connection(con, settings: Settings, from_published: bool) -> Iterator[tuple[Any, str | None]]:
-    """The connection holding the audit tables: the report's own, else the warehouse's."""
-    if _has_relation(con, "audit", "run_counts") and _has_relation(con, "audit", "quarantine"):
+    """The connection holding the audit tables: the report's own, else the warehouse's (read-only);
+    (None, None) when neither has them or a writer holds the warehouse's lock."""
+    if _has_audit(con):
         yield con, ("published" if from_published else "warehouse")
         return
     warehouse = Path(settings.warehouse)
     if not from_published or not warehouse.exists():
         yield None, None
         return
+    import duckdb
+
     try:
-        fallback = _read_only(warehouse)
-        audit_con = fallback.__enter__()
-    except Exception:  # a writer holds the lock: say so in the report rather than fail it
+        audit_con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error:  # locked by the pipeline: the report says so rather than fail
         yield None, None
         return
     try:
-        if _has_relation(audit_con, "audit", "run_counts") and _has_relation(audit_con, "audit", "quarantine"):
-            yield audit_con, "warehouse"
-        else:
-            yield None, None
+        yield (audit_con, "warehouse") if _has_audit(audit_con) else (None, None)
     finally:
-        fallback.__exit__(None, None, None)
+        audit_con.close()
 
 
 def collect(con, settings: Settings, period: Period, source_path: Path, from_published: bool) -> ReportData:
@@ -758,10 +761,7 @@ def render_html(data: ReportData, charts: dict[str, str], lang: str) -> str:
             "status": None if row is None or row["met"] is None else ("met" if row["met"] else "missed"),
         })
     measured = [r for r in city_rows if r["status"] is not None]
-    last_day = add_months(period.start, period.months)
-    from datetime import timedelta
-
-    last_day = last_day - timedelta(days=1)
+    last_day = period.end - timedelta(days=1)
     sources = sorted({row["source"] for row in data.targets.values() if row.get("source")})
     return _template_env().get_template("report.html.j2").render(
         lang=lang,
@@ -916,7 +916,7 @@ def write_xlsx(data: ReportData, lang: str, path: Path) -> None:
 
     ws = sheet(text["sheet.meta"], [text["item"], text["detail"]])
     ws.append([text["title"], data.period.label(lang)])
-    ws.append([text["period"], f"{data.period.code} ({data.period.start} – {add_months(data.period.start, data.period.months)})"])
+    ws.append([text["period"], f"{data.period.code} ({data.period.start} – {data.period.end - timedelta(days=1)})"])
     ws.append([text["freshness"], fmt_timestamp(data.freshness, lang, " (UTC+7)")])
     ws.append([text["source"], text["source_value"]])
     for row in data.run_ids:
