@@ -16,8 +16,12 @@ provincial TTHC export API:
 
 Source: the `tthc_api` connection (host = base URL, password = token), else `TTHC_API_URL` /
 `TTHC_API_TOKEN`. Warehouse writers share the one-slot pool `tthc_warehouse`.
-Backfill: `airflow backfill create --dag-id tthc_nightly --from-date … --to-date …`; every run is
-idempotent. Same functions as `python -m etl run`.
+Backfill: `airflow backfill create --dag-id tthc_nightly --from-date D1 --to-date D2` loads the
+local days [D1, D2), like `python -m etl run --start D1 --end D2`, when
+`core.default_timezone = Asia/Ho_Chi_Minh` (as docker-compose.yml sets it): the night of D2 starts
+its data interval at D2 01:00, after `--to-date`. A backfill runs up to `--max-active-runs` nights
+at once (10 by default): extraction and validation overlap, the pool still serializes the loads.
+Every run is idempotent; the tasks call the same functions as `python -m etl run`.
 """
 from __future__ import annotations
 

@@ -32,8 +32,10 @@ RUN_TAG = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
 DATABASE = f"tthc_airflow_test_{RUN_TAG}"
 REDIS_DB = 11
 REDIS_PREFIX = f"tthc-test-{RUN_TAG}:"
-FIRST_DAY, LAST_DAY = date(2023, 2, 6), date(2023, 2, 12)  # a week, inside the emulator's history
-RUN_TIMEOUT = 420
+# `--from-date D1 --to-date D2` loads the local days [D1, D2), like `etl run --start --end`: the
+# night of D2 starts its data interval at D2 01:00, after D2 00:00. A week of the emulator's history:
+FIRST_DAY, END_DAY = date(2023, 2, 6), date(2023, 2, 13)
+RUN_TIMEOUT = 600
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -202,7 +204,7 @@ def _backfill(env, meta: Metadata, group: ProcessGroup, *extra: str) -> list[tup
     before = meta.latest_backfill()
     run_airflow(
         ["backfill", "create", "--dag-id", "tthc_nightly",
-         "--from-date", FIRST_DAY.isoformat(), "--to-date", LAST_DAY.isoformat(), *extra],
+         "--from-date", FIRST_DAY.isoformat(), "--to-date", END_DAY.isoformat(), *extra],
         env,
     )
     backfill_id = meta.latest_backfill()
@@ -232,7 +234,7 @@ def test_backfill_a_week_on_the_celery_topology_then_reprocess_changes_nothing(
 
     runs = _backfill(env, meta, group)
     days = [start.astimezone(LOCAL).date() for start, _ in runs]
-    assert days == [FIRST_DAY + timedelta(days=i) for i in range((LAST_DAY - FIRST_DAY).days + 1)]
+    assert days == [FIRST_DAY + timedelta(days=i) for i in range((END_DAY - FIRST_DAY).days)]
     assert {state for _, state in runs} == {"success"}
     kpi_runs = _kpi_settled(meta, group)
     first_backfill = time.monotonic() - began
