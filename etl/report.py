@@ -124,6 +124,7 @@ TEXT: dict[str, dict[str, str]] = {
         "month": "Tháng {month}/{year}",
         "quarter": "Quý {roman}/{year}",
         "from_to": "từ {first} đến {last}",
+        "partial": "Kỳ chưa đủ số liệu: dữ liệu đến {last}",
         "authority": "Số liệu toàn thành phố và các cơ quan, đơn vị, UBND cấp xã",
         "basis": "Chỉ tiêu theo Quyết định triển khai giải pháp nâng cao chất lượng, hiệu quả sử dụng "
                  "dịch vụ công trực tuyến năm 2023 của Chủ tịch UBND thành phố Bà Rịa (lộ trình đến "
@@ -222,6 +223,7 @@ TEXT: dict[str, dict[str, str]] = {
         "month": "{month_name} {year}",
         "quarter": "Q{q} {year}",
         "from_to": "{first} to {last}",
+        "partial": "Incomplete period: data up to {last}",
         "authority": "City-wide figures and every agency and commune People's Committee",
         "basis": "Targets of the Bà Rịa City People's Committee decision on online public services "
                  "(2023, roadmap to November 2023) and Decision 766/QĐ-TTg (2022)",
@@ -785,6 +787,9 @@ def render_html(data: ReportData, charts: dict[str, str], lang: str) -> str:
         audit_origin=data.audit_origin,
         run_ids=data.run_ids,
         freshness=fmt_timestamp(data.freshness, lang, " (UTC+7)"),
+        # A period the loaded data does not reach the end of yet (this month, this quarter).
+        partial=(text["partial"].format(last=fmt_date(data.freshness.date(), lang))
+                 if data.freshness is not None and data.freshness.date() < last_day else None),
         generated=fmt_timestamp(data.generated_at.astimezone(_local_tz()).replace(tzinfo=None), lang, " (UTC+7)"),
         read_from=text["published_copy"] if data.from_published else text["warehouse"],
         target_sources=sources,
