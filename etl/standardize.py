@@ -74,7 +74,7 @@ def load_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_read_sql("staging/macros.sql"))
 
 
-def land_into_table(con: duckdb.DuckDBPyConnection, entity: str,
+def define_landed_view(con: duckdb.DuckDBPyConnection, entity: str,
                     files: Sequence[LandedFile]) -> None:
     """View landed_<entity>(row_id, window_start, file_path, record): one row per landed JSON line.
 
@@ -118,7 +118,7 @@ def landed_row_counts(con: duckdb.DuckDBPyConnection, entity: str) -> dict[str, 
 def stage_entity(con: duckdb.DuckDBPyConnection, entity: str,
                  files: Sequence[LandedFile]) -> None:
     """Read the landed files of one entity and standardize them: stg_<entity> and chk_<entity>."""
-    land_into_table(con, entity, files)
+    define_landed_view(con, entity, files)
     con.execute(_read_sql(f"staging/stg_{_require_entity(entity)}.sql"))
 
 
