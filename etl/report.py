@@ -152,6 +152,7 @@ TEXT: dict[str, dict[str, str]] = {
         "agency": "Cơ quan, đơn vị",
         "agency_code": "Mã đơn vị",
         "city": "Toàn thành phố",
+        "unknown_agency": "(mã không có trong danh mục đơn vị)",
         "gap": "Chênh lệch so với mục tiêu",
         "met_count": "Chỉ tiêu đạt",
         "mean_gap": "Chênh lệch bình quân",
@@ -250,6 +251,7 @@ TEXT: dict[str, dict[str, str]] = {
         "agency": "Agency",
         "agency_code": "Code",
         "city": "Whole city",
+        "unknown_agency": "(code not in the agency list)",
         "gap": "Gap to target",
         "met_count": "Targets met",
         "mean_gap": "Mean gap",
@@ -808,6 +810,11 @@ def _local_tz():
 # --------------------------------------------------------------------------- XLSX
 
 
+def _agency_name(row: dict[str, Any], text: dict[str, str]) -> str | None:
+    """The agency's name, or the flag that its code is not in the agency list."""
+    return row.get("agency_name") or (text["unknown_agency"] if row.get("is_inferred") else None)
+
+
 def write_xlsx(data: ReportData, lang: str, path: Path) -> None:
     """The report's tables as numbers (rates as fractions formatted %, days as days)."""
     from openpyxl import Workbook
@@ -853,7 +860,8 @@ def write_xlsx(data: ReportData, lang: str, path: Path) -> None:
 
     ws = sheet(text["sheet.trend"], ["kpi_code", text["kpi"], text["month_col"], text["value"], text["target"],
                                      text["numerator"], text["denominator"]])
-    for row in data.trend:
+    order = {code: index for index, code in enumerate(KPI_CODES)}
+    for row in sorted(data.trend, key=lambda r: (order.get(r["kpi_code"], len(order)), r["month_start"])):
         ws.append([row["kpi_code"], kpi_label(row["kpi_code"], lang, short=True), f"{row['month_start']:%Y-%m}",
                    row["value"], row["target"], row["numerator"], row["denominator"]])
         ws.cell(ws.max_row, 4).number_format = number_format(row["kpi_code"])
@@ -865,7 +873,7 @@ def write_xlsx(data: ReportData, lang: str, path: Path) -> None:
                                        text["numerator"], text["denominator"]])
     for code in targeted_kpis(data):
         for row in data.ranking.get(code, []):
-            ws.append([code, kpi_label(code, lang, short=True), row["rank"], row["agency_code"], row["agency_name"],
+            ws.append([code, kpi_label(code, lang, short=True), row["rank"], row["agency_code"], _agency_name(row, text),
                        row["value"], row["target"], row["gap"], text["yes"] if row["met"] else text["no"],
                        row["numerator"], row["denominator"]])
             for column in (6, 7, 8):
@@ -878,7 +886,7 @@ def write_xlsx(data: ReportData, lang: str, path: Path) -> None:
     ws = sheet(text["sheet.score"], [text["rank"], text["agency_code"], text["agency"], text["met_count"],
                                      "/", text["mean_gap"]])
     for row in data.score:
-        ws.append([row["rank"], row["agency_code"], row["agency_name"], row["targets_met"],
+        ws.append([row["rank"], row["agency_code"], _agency_name(row, text), row["targets_met"],
                    row["targets_measured"], row["mean_gap"]])
         ws.cell(ws.max_row, 6).number_format = "+0.0%;-0.0%"
     finish(ws, [7, 12, 44, 12, 6, 14])
@@ -888,7 +896,7 @@ def write_xlsx(data: ReportData, lang: str, path: Path) -> None:
                                     f"{text['offline']}: {text['calendar_days']}",
                                     f"{text['offline']}: {text['dossiers']}"])
     for row in data.time_agency:
-        ws.append([row["agency_code"], row["agency_name"], row["online_days"], row["online_dossiers"],
+        ws.append([row["agency_code"], _agency_name(row, text) if row["agency_code"] != "*" else text["city"], row["online_days"], row["online_dossiers"],
                    row["offline_days"], row["offline_dossiers"]])
         ws.cell(ws.max_row, 3).number_format = "0.0"
         ws.cell(ws.max_row, 5).number_format = "0.0"

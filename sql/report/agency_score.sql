@@ -15,6 +15,7 @@ SELECT
     rank() OVER (ORDER BY s.targets_met / s.targets_measured DESC, s.mean_gap DESC) AS rank,
     s.agency_code,
     a.agency_name,
+    a.is_inferred,
     s.targets_met,
     s.targets_measured,
     s.mean_gap

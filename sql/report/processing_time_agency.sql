@@ -3,6 +3,7 @@
 SELECT
     v.agency_code,
     any_value(a.agency_name) AS agency_name,
+    any_value(a.is_inferred) AS is_inferred,
     max(v.value) FILTER (WHERE v.kpi_code = 'AVG_DAYS_ONLINE') AS online_days,
     max(v.denominator) FILTER (WHERE v.kpi_code = 'AVG_DAYS_ONLINE') AS online_dossiers,
     max(v.value) FILTER (WHERE v.kpi_code = 'AVG_DAYS_OFFLINE') AS offline_days,

@@ -8,6 +8,7 @@ SELECT
     v.agency_code,
     a.agency_name,
     a.agency_level,
+    a.is_inferred,
     v.value,
     v.target,
     v.value - v.target AS gap,
