@@ -108,7 +108,7 @@ def test_blank_timestamp_is_null_but_not_broken(con, value):
     ("1", 1), ("2", 2), ("3", 3), (" 2 ", 2),
     ("Trực tiếp", 1), ("Trực tuyến", 2), ("Bưu chính công ích", 3),
     (nfd("Trực tiếp"), 1), (nfd("Trực tuyến"), 2), (nfd("Bưu chính công ích"), 3),
-    (" trực tuyến ", 2),
+    (" trực tuyến ", 2), ("TRỰC TUYẾN", 2),
     ("0", None), ("4", None), ("2.0", None), ("Online", None), ("", None), (None, None),
 ])
 def test_channel(con, value, expected):
