@@ -1,4 +1,4 @@
--- Judge and order the staged rows of one entity. Inputs:
+-- Judge the staged rows of one entity: validity, reasons, superseded. Inputs:
 --   getvariable('stg_table'): the entity's stg_<entity> table (see stg_<entity>.sql);
 --   row_failure(row_id, reason, ordinal): one row per failed quarantining expectation per
 --   record, as reported by GX (ordinal = the expectation's position in the suite).

@@ -2,7 +2,7 @@
 -- Input:  landed_dossier(row_id, window_start, file_path, record)  -- one landed JSON line per row.
 -- Output: stg_dossier  -- standardized columns (names of core.fact_dossier) + record_key,
 --         window_start, record, record_hash, row_id, state_at (the state's time, for superseding);
---         chk_dossier  -- the narrow frame GX validates: row_id, window_start, record_key and
+--         chk_dossier (view) -- the narrow frame GX validates: row_id, window_start, record_key and
 --         one boolean per rule of source-api.md "Some records are broken" (true = passes).
 -- A view: the JSON is parsed once, while stg_dossier is built.
 CREATE OR REPLACE TEMP VIEW src_dossier AS
