@@ -122,14 +122,18 @@ class Metadata:
     def kpi_runs(self) -> dict[str, int]:
         return dict(self.rows("SELECT state, count(*) FROM dag_run WHERE dag_id = 'tthc_kpi' GROUP BY state"))
 
-    def kpi_quiet(self) -> bool:
-        """No KPI run active or queued by the Asset, and at least one finished."""
+    def quiet(self) -> bool:
+        """No run of either DAG active, no KPI run pending on the Asset, at least one KPI run done.
+
+        (Unpausing tthc_nightly also starts its latest scheduled night, as in production: it
+        loads an empty window of today's calendar and must be finished too.)"""
         queued = self.rows(
             "SELECT count(*) FROM asset_dag_run_queue WHERE target_dag_id = 'tthc_kpi'"
         )[0][0]
-        runs = self.kpi_runs()
-        active = sum(n for state, n in runs.items() if state in ("queued", "running"))
-        return queued == 0 and active == 0 and runs.get("success", 0) > 0
+        active = self.rows(
+            "SELECT count(*) FROM dag_run WHERE state IN ('queued', 'running')"
+        )[0][0]
+        return queued == 0 and active == 0 and self.kpi_runs().get("success", 0) > 0
 
 
 def _snapshot(warehouse: Path, scratch: Path) -> dict[str, list[tuple]]:
@@ -220,7 +224,7 @@ def _backfill(env, meta: Metadata, group: ProcessGroup, *extra: str) -> list[tup
 
 
 def _kpi_settled(meta: Metadata, group: ProcessGroup) -> dict[str, int]:
-    wait_until(meta.kpi_quiet, RUN_TIMEOUT, "the KPI DAG to catch up with the Asset events",
+    wait_until(meta.quiet, RUN_TIMEOUT, "the KPI DAG to catch up with the Asset events",
                on_poll=group.check_alive)
     return meta.kpi_runs()
 
@@ -249,7 +253,7 @@ def test_backfill_a_week_on_the_celery_topology_then_reprocess_changes_nothing(
         pending = con.execute("SELECT count(*) FROM audit.kpi_dirty_period").fetchone()[0]
         kpi_rows = con.execute("SELECT count(*) FROM mart.kpi_value").fetchone()[0]
         facts = con.execute("SELECT count(*) FROM core.fact_dossier").fetchone()[0]
-    assert windows == set(days)
+    assert set(days) <= windows
     assert facts > 0 and kpi_rows > 0 and pending == 0
     with duckdb.connect(str(settings.published), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM mart.kpi_value").fetchone()[0] == kpi_rows
