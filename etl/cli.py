@@ -70,6 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(settings) -> Path:
+    """Stage logs go to a file beside the warehouse, so a failing run keeps exactly one line on
+    stderr (operations.md) while every retry and warning stays on record. Nothing logged carries
+    personal data or the token."""
+    import logging
+    import os
+
+    log_dir = settings.warehouse_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / "etl.log"
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(os.environ.get("TTHC_LOG_LEVEL", "INFO").upper())
+    logging.captureWarnings(True)
+    return log_file
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "emulator":
@@ -80,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         from etl import config
 
         settings = config.from_env()
+        configure_logging(settings)
         if args.command == "run":
             if args.end <= args.start:
                 raise config.ConfigError(f"--end {args.end} must be after --start {args.start}")
