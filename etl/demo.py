@@ -5,7 +5,8 @@
 2. The emulator of the provincial export API (`python -m etl emulator`, default options) in the
    background; the public demo pseudonymization key (TTHC_DEMO=1).
 3. History with `python -m etl run` over the emulator's range except its last three days, then
-   those three nights through Airflow itself (`airflow dags test tthc_nightly`), then the KPI DAG.
+   those three nights through Airflow itself (`dag.test()` of tthc_nightly), then the KPI DAG —
+   all in one Airflow child process, which starts Airflow's in-process execution API once.
 4. The KPI scorecard from the published copy, and how to open the Airflow UI on this set-up.
 
 Every child runs with an explicit environment; the emulator is stopped by its PID whatever
@@ -27,6 +28,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from etl.config import DEMO_TOKEN, LOCAL_TZ
+from etl.orchestration import local_day
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW_HOME = REPO_ROOT / ".airflow"
@@ -35,6 +37,8 @@ AIRFLOW = str(BIN_DIR / "airflow")
 NIGHTLY_DAYS = 3
 EMULATOR_READY_SECONDS = 300
 WAREHOUSE_POOL = ("tthc_warehouse", "1", "DuckDB warehouse: one writer at a time")
+DAG_TESTS_FLAG = "--dag-tests"
+DAG_TEST_MARK = "[dag.test] "
 
 
 class DemoError(RuntimeError):
@@ -103,9 +107,18 @@ class Steps:
         self.began = time.monotonic()
         self.log_dir = AIRFLOW_HOME / "demo-logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        for old in self.log_dir.glob("*.log"):  # this run's logs only
+            old.unlink()
 
     def say(self, message: str) -> None:
         print(f"[demo {time.monotonic() - self.began:6.1f}s] {message}", flush=True)
+
+    def marked_lines(self, log_name: str, mark: str) -> list[str]:
+        log_path = self.log_dir / f"{log_name}.log"
+        if not log_path.exists():
+            return []
+        lines = log_path.read_text(errors="replace").splitlines()
+        return [line[len(mark):] for line in lines if line.startswith(mark)]
 
     def run(self, name: str, args: list[str], env: dict[str, str], *, show: bool = False) -> None:
         """Run a child to completion; its output goes to the terminal (`show`) or a log file."""
@@ -180,13 +193,16 @@ def run_demo() -> None:
             [sys.executable, "-m", "etl", "run", "--start", str(first_day), "--end", str(cut)],
             env, show=True,
         )
-        for day in nightly_days:
+        runs = [f"tthc_nightly={nightly_logical_date(day).isoformat()}" for day in nightly_days]
+        try:
             steps.run(
-                f"tthc_nightly for {day} (airflow dags test)",
-                [AIRFLOW, "dags", "test", "tthc_nightly", nightly_logical_date(day).isoformat()],
+                f"airflow dag.test: tthc_nightly for {', '.join(map(str, nightly_days))}, then tthc_kpi",
+                [sys.executable, "-m", "etl.demo", DAG_TESTS_FLAG, *runs, "tthc_kpi=now"],
                 env,
             )
-        steps.run("tthc_kpi (airflow dags test)", [AIRFLOW, "dags", "test", "tthc_kpi"], env)
+        finally:
+            for line in steps.marked_lines("airflow", DAG_TEST_MARK):
+                steps.say(line)
     finally:
         stop(emulator)
         steps.say(f"emulator (pid {emulator.pid}) stopped")
@@ -201,7 +217,33 @@ def run_demo() -> None:
     )
 
 
+def run_dag_tests(specs: list[str]) -> int:
+    """Child side: `dag.test()` of each DAG_ID=LOGICAL_DATE|now in order, stopping at a failure.
+
+    Runs with the demo's AIRFLOW_HOME already in the environment (set by the parent)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
+    if bag.import_errors:
+        print(f"{DAG_TEST_MARK}DAG import errors: {bag.import_errors}", flush=True)
+        return 1
+    for spec in specs:
+        dag_id, _, when = spec.partition("=")
+        began = time.monotonic()
+        dag = bag.dags[dag_id]
+        dag_run = dag.test() if when == "now" else dag.test(logical_date=datetime.fromisoformat(when))
+        state = getattr(dag_run.state, "value", dag_run.state)
+        interval = dag_run.data_interval_start
+        label = f"local day {local_day(interval)}" if dag_id == "tthc_nightly" and interval else "now"
+        print(f"{DAG_TEST_MARK}{dag_id} ({label}): {state} in {time.monotonic() - began:.0f}s", flush=True)
+        if state != "success":
+            return 1
+    return 0
+
+
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == DAG_TESTS_FLAG:
+        return run_dag_tests(sys.argv[2:])
     try:
         run_demo()
     except DemoError as exc:
