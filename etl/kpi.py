@@ -196,6 +196,8 @@ def _city_table(con: duckdb.DuckDBPyConnection, period_type: str, period_start) 
 def _agency_tables(con: duckdb.DuckDBPyConnection, period_type: str, period_start, top: int) -> str:
     # Agencies are ordered by the share of their target KPIs met, then by how far above (or
     # below) the targets they are on average: a single ranking that reads well at both ends.
+    # Codes absent from /donvi (inferred members, usually a handful of stray records) are not
+    # ranked: with one or two KPIs measured they would top or tail the list on noise.
     ranked = con.execute(
         """
         SELECT
@@ -205,9 +207,9 @@ def _agency_tables(con: duckdb.DuckDBPyConnection, period_type: str, period_star
             count(*) AS targets_measured,
             avg(v.value - v.target) AS mean_gap
         FROM mart.kpi_value AS v
-        LEFT JOIN core.dim_agency AS a USING (agency_code)
+        JOIN core.dim_agency AS a USING (agency_code)
         WHERE v.period_type = ? AND v.period_start = ? AND v.agency_code <> '*'
-          AND v.target IS NOT NULL
+          AND v.target IS NOT NULL AND NOT a.is_inferred
         GROUP BY v.agency_code
         ORDER BY targets_met / targets_measured DESC, mean_gap DESC, v.agency_code
         """,
@@ -218,7 +220,7 @@ def _agency_tables(con: duckdb.DuckDBPyConnection, period_type: str, period_star
 
     def rows_of(chunk):
         return [
-            [code, (name or "(not in /donvi)")[:40], f"{met}/{measured}", f"{gap * 100:+.1f} pts"]
+            [code, (name or "")[:40], f"{met}/{measured}", f"{gap * 100:+.1f} pts"]
             for code, name, met, measured, gap in chunk
         ]
 

@@ -382,7 +382,12 @@ def test_scorecard_reads_the_latest_month_and_quarter(warehouse, tmp_path):
     # Q1 at `*`: remote 2/5 (d1, d5 of d1, d2, d3, d5, d7) → 40.0 % against 50.0 %: not met.
     line = next(l for l in quarter.splitlines() if l.startswith("ONLINE_REMOTE_RATE"))
     assert "40.0%" in line and "50.0%" in line and "NO" in line
-    assert "Best 2 agencies" in quarter and "Worst 2 agencies" in quarter
+    ranking = quarter.split("Best")[1]
+    # H1 is ranked; ZZ (an inferred member, not in /donvi) has target KPIs but is not ranked.
+    assert " 1 agencies" in quarter and "H1 " in ranking
+    assert "ZZ" in {row[2] for row in warehouse.execute(
+        "SELECT * FROM mart.kpi_value WHERE period_type = 'quarter' AND target IS NOT NULL").fetchall()}
+    assert "ZZ" not in ranking
 
     warehouse.execute("CHECKPOINT")
     path = warehouse.execute(
