@@ -34,6 +34,9 @@ class Settings:
     demo: bool = False
     # How long the extractor keeps retrying transient source faults before giving up.
     source_retry_seconds: float = 120.0
+    # Read timeout per request and first backoff delay (doubling per retry) of the extractor.
+    source_read_timeout: float = 30.0
+    source_backoff_seconds: float = 0.5
 
     @property
     def warehouse_dir(self) -> Path:
@@ -87,4 +90,6 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         pii_key=env.get("TTHC_PII_KEY") or None,
         demo=_truthy(env.get("TTHC_DEMO")),
         source_retry_seconds=float(env.get("TTHC_SOURCE_MAX_RETRY_SECONDS") or 120),
+        source_read_timeout=float(env.get("TTHC_SOURCE_READ_TIMEOUT_SECONDS") or 30),
+        source_backoff_seconds=float(env.get("TTHC_SOURCE_BACKOFF_SECONDS") or 0.5),
     )

@@ -219,6 +219,8 @@ def _client_for(settings: Settings) -> ApiClient:
         settings.api_url,
         settings.api_token,
         max_retry_seconds=settings.source_retry_seconds,
+        read_timeout=settings.source_read_timeout,
+        backoff_base=settings.source_backoff_seconds,
     )
 
 

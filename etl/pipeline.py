@@ -65,7 +65,8 @@ def extract_and_land(
     from etl.source import ApiClient
 
     client = ApiClient(
-        settings.api_url, settings.api_token, max_retry_seconds=settings.source_retry_seconds
+        settings.api_url, settings.api_token, max_retry_seconds=settings.source_retry_seconds,
+        read_timeout=settings.source_read_timeout, backoff_base=settings.source_backoff_seconds,
     )
     manifests: list[Path] = []
     # Reference lists first: an auth or reachability problem fails fast, before hours of paging.
