@@ -77,3 +77,116 @@ def start_emulator(args: list[str], *, token: str = BENCH_TOKEN, ready_timeout: 
     except BaseException:
         emulator.stop()
         raise
+
+
+# ------------------------------------------------------------------ measuring and reporting
+
+
+class TreePeak:
+    """RSS high-water mark of a process and its descendants (psutil, sampled every 25 ms in a
+    thread): `with TreePeak(pid) as peak: …; peak.mib`. `exclude` PIDs (the emulator, a child
+    of the bench process) and their descendants are left out."""
+
+    def __init__(self, pid: int | None = None, exclude: tuple[int, ...] = (), interval: float = 0.025):
+        self.pid = os.getpid() if pid is None else pid
+        self.exclude, self.interval = set(exclude), interval
+        self.mib = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _tree_rss(self) -> int:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        excluded: set[int] = set()
+        for pid in self.exclude:
+            try:
+                excluded |= {pid, *(p.pid for p in psutil.Process(pid).children(recursive=True))}
+            except psutil.Error:
+                excluded.add(pid)
+        total = 0
+        for process in processes:
+            if process.pid in excluded:
+                continue
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            self.mib = max(self.mib, self._tree_rss() / 2**20)
+            self._done.wait(self.interval)
+
+    def start(self) -> "TreePeak":
+        self._thread.start()
+        return self
+
+    def stop(self) -> float:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self.mib = max(self.mib, self._tree_rss() / 2**20)
+        return self.mib
+
+    def __enter__(self) -> "TreePeak":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process has used so far (its threads included)."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+@dataclass
+class Row:
+    workload: str
+    ours_s: float
+    rows: int
+    peak_mib: float | None = None
+    baselines: dict[str, float] | None = None  # name -> seconds for the same rows
+    target: str = ""
+    verdict: str = ""
+
+
+RESULTS: list[Row] = []
+
+
+def record(workload: str, ours_s: float, rows: int, peak_mib: float | None = None,
+           baselines: dict[str, float] | None = None, target: str = "", ok: bool | None = None) -> Row:
+    """Keep one line of the summary table `python -m bench` prints at the end."""
+    row = Row(workload, ours_s, rows, peak_mib, baselines or {}, target,
+              "" if ok is None else ("MET" if ok else "MISSED"))
+    RESULTS.append(row)
+    return row
+
+
+def summary_table(rows: list[Row] | None = None) -> str:
+    rows = RESULTS if rows is None else rows
+    header = ["workload", "ours s", "baselines s", "ours/baseline speed", "rows", "rows/s",
+              "peak MiB", "target", ""]
+    lines = []
+    for row in rows:
+        base = ", ".join(f"{name} {seconds:.1f}" for name, seconds in row.baselines.items())
+        ratios = ", ".join(f"{seconds / row.ours_s:.2f}x {name}"
+                           for name, seconds in row.baselines.items() if row.ours_s > 0)
+        lines.append([
+            row.workload, f"{row.ours_s:.2f}", base or "-", ratios or "-",
+            f"{row.rows:,}" if row.rows else "-",
+            f"{row.rows / row.ours_s:,.0f}" if row.rows and row.ours_s > 0 else "-",
+            f"{row.peak_mib:,.0f}" if row.peak_mib is not None else "-", row.target, row.verdict,
+        ])
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines)]
+    render = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([render(header), render(["-" * w for w in widths]), *map(render, lines)])

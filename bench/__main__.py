@@ -32,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
             failures += 1
             print(f"!! {name} failed: {type(exc).__name__}: {exc}", flush=True)
         print(f"== {name} done in {time.monotonic() - began:.1f}s", flush=True)
+    from bench import summary_table
+
+    print("\n== summary (ours/baseline speed > 1: ours faster; rows/s of ours; peak = RSS high-water "
+          "of the measured process tree, emulator excluded)")
+    print(summary_table(), flush=True)
     return 1 if failures else 0
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psutil
 
+from bench import record
 from etl import kpi
 from etl.warehouse import connect, ensure_schema, transaction
 
@@ -195,6 +196,9 @@ def main(quick: bool = False) -> None:
         print(f"rebuild_pending (the month alone):                {month_s:7.2f}s  {month_rows:,} rows")
         print(f"ratio incremental / full: {inc_s / full_s:.3f} (month+quarter+year), "
               f"{month_s / full_s:.3f} (month alone)")
+    record(f"KPI rebuild_all, {dossiers:,} dossiers", full_s, dossiers, full_mib, None, "<10s", full_s < 10)
+    record("KPI 1 month (+quarter, year)", inc_s, 0, inc_mib, {"rebuild_all": full_s},
+           "<=1/10 of full", inc_s <= full_s / 10)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,142 @@
+"""One nightly window of a large province into a warehouse already holding history.
+
+History: `python -m etl run` over the weeks before the night (untimed, a subprocess). Then the
+same night, from two copies of that warehouse:
+- IN PROCESS: `etl.pipeline.run(settings, day, day + 1)` — extract, land, validate, load, KPIs,
+  publish — timed in this process (target < 15 s), peak RSS of this process (emulator excluded);
+- AIRFLOW: `dag.test()` of `tthc_nightly` then `tthc_kpi` (which publishes) for the same day in
+  one fresh interpreter (tests/airflow_helpers.py: own AIRFLOW_HOME, `airflow db migrate`, pool
+  `tthc_warehouse`, source as AIRFLOW_CONN_TTHC_API). Reported separately: the two dag.test()
+  durations, and the whole child's wall time (interpreter + Airflow start-up included); the
+  Airflow overhead is their difference with the in-process time.
+- LIMIT: the same window's pages with plain requests + DuckDB read_json, for reference.
+The emulator's window is computed once, untimed, before the timed passes (it caches a few).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import requests
+
+from bench import REPO_ROOT, TreePeak, cpu_seconds, record, start_emulator
+from bench.bench_backfill import FEEDS, _fetch_window, run_limit
+from etl.config import Settings
+
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+FULL = dict(size="large", start=date(2024, 1, 1), night=date(2024, 3, 1))
+QUICK = dict(size="medium", start=date(2024, 1, 1), night=date(2024, 1, 8))
+
+
+def _settings(emulator, workdir: Path) -> Settings:
+    return Settings(
+        api_url=emulator.url, api_token=emulator.token, warehouse=workdir / "tthc.duckdb",
+        raw_dir=workdir / "raw", published=workdir / "published" / "tthc.duckdb",
+        pii_key="bench-pii-key",
+    )
+
+
+def _history(emulator, workdir: Path, start: date, end: date) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TTHC_")}
+    env.update(
+        TTHC_API_URL=emulator.url, TTHC_API_TOKEN=emulator.token,
+        TTHC_WAREHOUSE=str(workdir / "tthc.duckdb"), TTHC_RAW_DIR=str(workdir / "raw"),
+        TTHC_PUBLISHED=str(workdir / "published" / "tthc.duckdb"), TTHC_PII_KEY="bench-pii-key",
+    )
+    began = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "etl", "run", "--start", start.isoformat(), "--end",
+                    end.isoformat(), "--no-progress"], cwd=REPO_ROOT, env=env, check=True,
+                   capture_output=True)
+    return time.perf_counter() - began
+
+
+def _warm(emulator, day: date) -> None:
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {emulator.token}"
+        for entity in FEEDS:
+            for _ in _fetch_window(session, emulator.url, entity, day):
+                pass
+
+
+def _airflow(emulator, settings: Settings, night: date, home: Path) -> dict:
+    sys.path.insert(0, str(REPO_ROOT / "tests"))
+    try:
+        from airflow_helpers import airflow_env, prepare_metadata, run_dag_tests, settings_env
+    finally:
+        sys.path.pop(0)
+    began = time.perf_counter()
+    prepare_metadata(airflow_env(home))
+    migrate = time.perf_counter() - began
+    env = airflow_env(home, **settings_env(settings))
+    logical = (datetime.combine(night, datetime.min.time()).replace(hour=1, tzinfo=LOCAL)
+               + timedelta(days=1)).isoformat()
+    began = time.perf_counter()
+    nightly, kpi = run_dag_tests(env, [("tthc_nightly", logical), ("tthc_kpi", None)], timeout=1200)
+    child_wall = time.perf_counter() - began
+    if nightly.state != "success" or kpi.state != "success":
+        raise RuntimeError(f"dag.test failed: {nightly.state} {kpi.state}\n{nightly.output[-4000:]}")
+    return dict(nightly=nightly.seconds, kpi=kpi.seconds, child_wall=child_wall, migrate=migrate)
+
+
+def main(quick: bool = False) -> None:
+    from etl import pipeline
+
+    preset = QUICK if quick else FULL
+    start, night = preset["start"], preset["night"]
+    args = ["--seed", "5", "--start", start.isoformat(), "--end", (night + timedelta(days=2)).isoformat(),
+            "--size", preset["size"]]
+    with start_emulator(args) as emulator, tempfile.TemporaryDirectory(prefix="bench-nightly-") as tmp:
+        tmp = Path(tmp)
+        history = tmp / "history"
+        seconds = _history(emulator, history, start, night)
+        import duckdb
+
+        with duckdb.connect(str(history / "tthc.duckdb"), read_only=True) as con:
+            held = con.execute("SELECT (SELECT count(*) FROM core.fact_dossier), "
+                               "(SELECT count(*) FROM core.fact_payment)").fetchone()
+        print(f"history [{start}, {night}) --size {preset['size']}: {held[0]:,} dossiers, "
+              f"{held[1]:,} payments, built in {seconds:.0f}s", flush=True)
+        for copy in ("inproc", "airflow"):
+            (tmp / copy / "published").mkdir(parents=True)
+            shutil.copy2(history / "tthc.duckdb", tmp / copy / "tthc.duckdb")
+        shutil.rmtree(history)
+        _warm(emulator, night)
+
+        settings = _settings(emulator, tmp / "inproc")
+        emulator_cpu = cpu_seconds(emulator.process.pid)
+        with TreePeak(exclude=(emulator.process.pid,)) as peak:
+            began = time.perf_counter()
+            summary = pipeline.run(settings, night, night + timedelta(days=1))
+            inproc = time.perf_counter() - began
+        emulator_cpu = cpu_seconds(emulator.process.pid) - emulator_cpu
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            changed = dict(con.execute(
+                "SELECT entity, sum(extracted)::BIGINT FROM audit.run_counts WHERE run_id = ? "
+                "AND entity IN ('dossier', 'payment') GROUP BY entity", [summary.run_id]).fetchall())
+        rows = sum(changed.values())
+        print(f"IN PROCESS night {night}: {changed} in {inproc:.2f}s (emulator CPU {emulator_cpu:.1f}s), "
+              f"{summary.kpi_rows:,} KPI rows, peak RSS {peak.mib:.0f} MiB (target < 15 s)", flush=True)
+
+        limit = run_limit(emulator, tmp / "limit", [night])
+        print(f"LIMIT same window: {limit['counts']} in {limit['wall']:.2f}s", flush=True)
+
+        airflow = _airflow(emulator, _settings(emulator, tmp / "airflow"), night, tmp / "airflow_home")
+        dag_total = airflow["nightly"] + airflow["kpi"]
+        print(f"AIRFLOW dag.test: tthc_nightly {airflow['nightly']:.1f}s + tthc_kpi {airflow['kpi']:.1f}s "
+              f"= {dag_total:.1f}s; child wall {airflow['child_wall']:.1f}s (start-up incl.); "
+              f"overhead over in-process {dag_total - inproc:+.1f}s (dag.test) / "
+              f"{airflow['child_wall'] - inproc:+.1f}s (child); db migrate {airflow['migrate']:.0f}s untimed",
+              flush=True)
+    record(f"nightly 1 window, history {held[0]:,} dossiers", inproc, rows, peak.mib,
+           {"LIMIT": limit["wall"], "Airflow dag.test": dag_total}, "<15s", inproc < 15)
+
+
+if __name__ == "__main__":
+    main("--quick" in sys.argv)
