@@ -207,6 +207,13 @@ class ApiClient:
         for number in range(1, MAX_PAGES_PER_WINDOW + 1):
             page = self._get_page(spec.path, {**params, "trang": number})
             rows = page.duLieu or []
+            if not rows and self._hole_in_paging(spec.path, params, number, page):
+                raise SourceError(
+                    f"{self.base_url}{spec.path}: page {number} of [{params['tuNgay']}, "
+                    f"{params['denNgay']}) came back empty while the server reports "
+                    f"{page.tongSoTrang} pages and page {number + 1} has records; refusing to land "
+                    "a window with a hole in its paging"
+                )
             if not rows:
                 log.info(
                     "%s [%s, %s): %d records in %d pages",
@@ -223,6 +230,19 @@ class ApiClient:
             f"{self.base_url}{spec.path}: no empty page after {MAX_PAGES_PER_WINDOW} pages of "
             f"[{params['tuNgay']}, {params['denNgay']}); the server does not end its paging"
         )
+
+    def _hole_in_paging(self, path: str, params: dict[str, Any], number: int, page: _Page) -> bool:
+        """An empty page ends the window, unless the server itself says there are more pages and
+        the next one has records: then records would be lost without a word. Hints can overshoot
+        (data moving while paging), so only a non-empty next page proves the hole."""
+        try:
+            hinted = int(page.tongSoTrang)
+        except (TypeError, ValueError):
+            return False
+        if hinted <= number:
+            return False
+        probe = self._get_page(path, {**params, "trang": number + 1})
+        return bool(probe.duLieu)
 
     # -- transport ---------------------------------------------------------------------------
 
