@@ -69,8 +69,10 @@ def settings_from_airflow() -> Settings:
     except AirflowNotFoundException:
         log.info("No Airflow connection %r: using TTHC_API_URL/TTHC_API_TOKEN", CONNECTION_ID)
         return settings
+    from etl.source import redact_url
+
     url = base_url_from_connection(conn.conn_type, conn.host, conn.port, conn.schema)
-    log.info("Source from Airflow connection %r: %s", CONNECTION_ID, url or settings.api_url)
+    log.info("Source from Airflow connection %r: %s", CONNECTION_ID, redact_url(url or settings.api_url))
     return settings.with_source(url, conn.password or None)
 
 
