@@ -96,7 +96,8 @@ def ui_command(env: dict[str, str]) -> str:
         "PYTHONPATH", "TTHC_DEMO",
     )
     assignments = " ".join(f"{n}={shlex.quote(env[n])}" for n in names)
-    return f"{assignments} {shlex.quote(AIRFLOW)} standalone"
+    # From the repository root: the pipeline's default warehouse paths are relative to it.
+    return f"cd {shlex.quote(str(REPO_ROOT))} && {assignments} {shlex.quote(AIRFLOW)} standalone"
 
 
 # ---------------------------------------------------------------- steps
