@@ -83,35 +83,40 @@ def start_emulator(args: list[str], *, token: str = BENCH_TOKEN, ready_timeout: 
 
 
 class TreePeak:
-    """RSS high-water mark of a process and its descendants (psutil, sampled every 25 ms in a
-    thread): `with TreePeak(pid) as peak: …; peak.mib`. `exclude` PIDs (the emulator, a child
-    of the bench process) and their descendants are left out."""
+    """RSS high-water mark of a process and its descendants, sampled in a thread:
+    `with TreePeak(pid) as peak: …; peak.mib`. The RSS of the known processes is read every
+    `interval` (one /proc read each); the process tree is re-listed only every `rescan` seconds,
+    because listing children scans all of /proc and would steal the GIL from the measured work.
+    `exclude` PIDs (the emulator, a child of the bench process) are left out."""
 
-    def __init__(self, pid: int | None = None, exclude: tuple[int, ...] = (), interval: float = 0.025):
+    def __init__(self, pid: int | None = None, exclude: tuple[int, ...] = (), interval: float = 0.05,
+                 rescan: float = 1.0):
         self.pid = os.getpid() if pid is None else pid
-        self.exclude, self.interval = set(exclude), interval
+        self.exclude, self.interval, self.rescan = set(exclude), interval, rescan
         self.mib = 0.0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._processes: list = []
+        self._listed = 0.0
 
-    def _tree_rss(self) -> int:
+    def _list(self) -> None:
         import psutil
 
         try:
             root = psutil.Process(self.pid)
-            processes = [root, *root.children(recursive=True)]
+            self._processes = [root, *(p for p in root.children(recursive=True)
+                                       if p.pid not in self.exclude)]
         except psutil.Error:
-            return 0
-        excluded: set[int] = set()
-        for pid in self.exclude:
-            try:
-                excluded |= {pid, *(p.pid for p in psutil.Process(pid).children(recursive=True))}
-            except psutil.Error:
-                excluded.add(pid)
+            self._processes = []
+        self._listed = time.monotonic()
+
+    def _tree_rss(self) -> int:
+        import psutil
+
+        if time.monotonic() - self._listed >= self.rescan:
+            self._list()
         total = 0
-        for process in processes:
-            if process.pid in excluded:
-                continue
+        for process in self._processes:
             try:
                 total += process.memory_info().rss
             except psutil.Error:
@@ -124,6 +129,7 @@ class TreePeak:
             self._done.wait(self.interval)
 
     def start(self) -> "TreePeak":
+        self._list()
         self._thread.start()
         return self
 
@@ -131,7 +137,6 @@ class TreePeak:
         self._done.set()
         if self._thread.is_alive():
             self._thread.join()
-        self.mib = max(self.mib, self._tree_rss() / 2**20)
         return self.mib
 
     def __enter__(self) -> "TreePeak":
