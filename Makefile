@@ -18,7 +18,7 @@ demo: venv
 	$(BIN)/python -m etl.demo
 
 test: venv
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 tests
 
 bench: venv
 	$(BIN)/python -m bench
