@@ -22,15 +22,23 @@ FEEDS = ("dossier", "payment")
 REFERENCES = ("agency", "procedure")
 
 
+# A long run is extracted, validated and staged in chunks of at most this many days (one staged
+# batch each, so memory does not grow with the run's length); all chunks still load in ONE
+# warehouse transaction with the KPI rebuild. A run of up to this many days is one batch.
+CHUNK_DAYS = 31
+
+
 @dataclass
 class RunSummary:
-    run_id: str
+    run_id: str  # the first batch's; a run longer than CHUNK_DAYS has one batch per chunk
     days: int
     batch_dir: Path
     loaded: dict[str, int] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)
     kpi_rows: int = 0
     seconds: float = 0.0
+    run_ids: list[str] = field(default_factory=list)
+    batch_dirs: list[Path] = field(default_factory=list)
 
 
 def local_days(start: date, end: date) -> list[date]:
@@ -65,8 +73,10 @@ EXTRACT_WORKERS = 3
 def extract_and_land(
     settings: Settings, days: list[date], step: Callable[[str], None] = lambda _: None,
     workers: int = EXTRACT_WORKERS, source_ok: Callable[[], None] = lambda: None,
+    references: bool = True,
 ) -> list[Path]:
-    """Land every feed window of `days` and one snapshot of each reference list.
+    """Land every feed window of `days` and (if `references`) one snapshot of each reference
+    list, taken on the last day.
 
     The feed windows are extracted by a few threads (each with its own API client); every window
     lands on its own, so the landing zone holds the same files in any order. The manifests are
@@ -85,13 +95,14 @@ def extract_and_land(
 
     manifests: list[Path] = []
     # Reference lists first: an auth or reachability problem fails fast, before hours of paging.
-    client = new_client()
-    try:
-        for entity in REFERENCES:
-            manifests.append(landing.land(settings, landing.extract(settings, entity, days[-1], client=client)))
-            step(f"{entity} list")
-    finally:
-        client.close()
+    if references:
+        client = new_client()
+        try:
+            for entity in REFERENCES:
+                manifests.append(landing.land(settings, landing.extract(settings, entity, days[-1], client=client)))
+                step(f"{entity} list")
+        finally:
+            client.close()
     source_ok()
 
     local = threading.local()
@@ -136,7 +147,16 @@ def _prefetch_gx() -> "threading.Thread":
     return thread
 
 
-def run(settings: Settings, start: date, end: date, progress: bool = False) -> RunSummary:
+def chunks(days: list[date], chunk_days: int = CHUNK_DAYS) -> list[list[date]]:
+    """Consecutive runs of at most `chunk_days` days."""
+    size = max(1, chunk_days)
+    return [days[i:i + size] for i in range(0, len(days), size)]
+
+
+def run(settings: Settings, start: date, end: date, progress: bool = False,
+        chunk_days: int = CHUNK_DAYS) -> RunSummary:
+    from concurrent.futures import ThreadPoolExecutor
+
     from etl import kpi, load, publish, validation, warehouse
 
     settings.require_pii_key()  # refuse before any personal data is read
@@ -144,33 +164,67 @@ def run(settings: Settings, start: date, end: date, progress: bool = False) -> R
     days = local_days(start, end)
     if not days:
         raise ValueError(f"empty range: [{start}, {end})")
-    bar = _Progress(progress, total=len(days) + len(REFERENCES) + 3)
+    parts = chunks(days, chunk_days)
+    bar = _Progress(progress, total=len(days) + len(REFERENCES) + len(parts) + 2)
 
     from etl import landing, source  # noqa: F401 - imported before the GX import thread starts
 
     gx_import: list = []  # started once the source answered: a failing run does not wait for it
-    manifests = extract_and_land(settings, days, bar.step,
-                                 source_ok=lambda: gx_import.append(_prefetch_gx()))
-    for thread in gx_import:
-        thread.join()  # no two threads importing at once while validation starts its imports
-    batch_dir = validation.validate(settings, manifests)
-    bar.step("validated")
+    batch_dirs: list[Path] = []
+    # Chunk k is validated in one background thread while chunk k+1 downloads (DuckDB and the
+    # HTTP waits release the GIL); at most one validation is in flight, so a blocking failure
+    # stops the run after the chunk being extracted.
+    validator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate")
+    pending = None
+    try:
+        for number, part in enumerate(parts):
+            # The reference lists, snapshotted on the run's last day, go with the first chunk,
+            # so every chunk's facts resolve against them as one batch's would.
+            manifests: list[Path] = []
+            if number == 0:
+                for entity in REFERENCES:
+                    manifests.append(landing.land(settings, landing.extract(settings, entity, days[-1])))
+                    bar.step(f"{entity} list")
+                gx_import.append(_prefetch_gx())
+            manifests += extract_and_land(settings, part, bar.step, references=False)
+            if pending is not None:
+                batch_dirs.append(pending.result())
+                bar.step("validated")
+            for thread in gx_import:
+                thread.join()  # no two threads importing at once while validation starts its imports
+            pending = validator.submit(validation.validate, settings, manifests)
+        batch_dirs.append(pending.result())
+        bar.step("validated")
+    finally:
+        validator.shutdown(wait=True, cancel_futures=True)
 
+    results = []
     with warehouse.open_warehouse(settings.warehouse) as con:
         with warehouse.transaction(con):
-            result = load.load_batch(con, batch_dir)
+            for batch_dir in batch_dirs:
+                results.append(load.load_batch(con, batch_dir))
             bar.step("loaded")
             kpi_rows = kpi.rebuild_pending(con)
             bar.step("KPIs rebuilt")
     publish.publish(settings)
+    result = results[0]
+    loaded: dict[str, int] = {}
+    quarantined: dict[str, int] = {}
+    for each in results:
+        for entity, count in each.loaded.items():
+            loaded[entity] = loaded.get(entity, 0) + count
+        for entity, count in each.quarantined.items():
+            quarantined[entity] = quarantined.get(entity, 0) + count
     summary = RunSummary(
         run_id=result.run_id,
         days=len(days),
-        batch_dir=batch_dir,
-        loaded=dict(result.loaded),
-        quarantined=dict(result.quarantined),
+        batch_dir=batch_dirs[0],
+        loaded=loaded,
+        quarantined=quarantined,
         kpi_rows=kpi_rows,
         seconds=time.monotonic() - began,
+        run_ids=[each.run_id for each in results],
+        batch_dirs=batch_dirs,
     )
     bar.note(
         f"run {summary.run_id}: {len(days)} day(s), loaded {summary.loaded}, "
