@@ -175,6 +175,8 @@ def run(settings: Settings, start: date, end: date, progress: bool = False,
     # HTTP waits release the GIL); at most one validation is in flight, so a blocking failure
     # stops the run after the chunk being extracted.
     validator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate")
+    # One GX context for the run's chunks: set up once, Data Docs built once and listing all.
+    gx = validation.gx_session(settings) if len(parts) > 1 else None
     pending = None
     try:
         for number, part in enumerate(parts):
@@ -192,8 +194,10 @@ def run(settings: Settings, start: date, end: date, progress: bool = False,
                 bar.step("validated")
             for thread in gx_import:
                 thread.join()  # no two threads importing at once while validation starts its imports
-            pending = validator.submit(validation.validate, settings, manifests)
+            pending = validator.submit(validation.validate, settings, manifests, gx=gx)
         batch_dirs.append(pending.result())
+        if gx is not None:
+            gx.build_docs()
         bar.step("validated")
     finally:
         validator.shutdown(wait=True, cancel_futures=True)

@@ -251,21 +251,26 @@ class GxRunner:
             },
         )
         self.source = self.context.data_sources.add_pandas("staging")
+        self._checkpoints: dict[str, Any] = {}
 
     def run(self, entity: str, document: dict[str, Any], frame) -> list[ExpectationOutcome]:
         gx = self._gx
         from great_expectations.core import ExpectationSuite
         from great_expectations.core.run_identifier import RunIdentifier
 
-        suite = self.context.suites.add(ExpectationSuite(**document))
-        batch = self.source.add_dataframe_asset(entity).add_batch_definition_whole_dataframe(entity)
-        definition = self.context.validation_definitions.add(
-            gx.ValidationDefinition(name=entity, data=batch, suite=suite)
-        )
-        checkpoint = self.context.checkpoints.add(
-            gx.Checkpoint(name=f"staging-{entity}", validation_definitions=[definition],
-                          result_format=RESULT_FORMAT)
-        )
+        # A runner shared by the chunks of one run validates each entity's frames with the
+        # checkpoint made for its first frame (the suites of one run are the same).
+        checkpoint = self._checkpoints.get(entity)
+        if checkpoint is None:
+            suite = self.context.suites.add(ExpectationSuite(**document))
+            batch = self.source.add_dataframe_asset(entity).add_batch_definition_whole_dataframe(entity)
+            definition = self.context.validation_definitions.add(
+                gx.ValidationDefinition(name=entity, data=batch, suite=suite)
+            )
+            checkpoint = self._checkpoints[entity] = self.context.checkpoints.add(
+                gx.Checkpoint(name=f"staging-{entity}", validation_definitions=[definition],
+                              result_format=RESULT_FORMAT)
+            )
         result = checkpoint.run(
             batch_parameters={"dataframe": frame},
             run_id=RunIdentifier(run_name=self.run_name),
@@ -350,9 +355,12 @@ def _manifest_outcomes(entity: str, windows: Sequence[LandedWindow], required: l
 # --------------------------------------------------------------------------- the batch
 
 class _LazyGx:
-    """GX is imported only when a frame has rows (the import alone costs seconds)."""
+    """GX is imported only when a frame has rows (the import alone costs seconds).
 
-    def __init__(self, data_docs_dir: Path, run_id: str) -> None:
+    `gx_session()` makes one to share between the `validate` calls of one run's chunks: one GX
+    context, so the Data Docs (built once by the caller, `build_docs()`) list every chunk."""
+
+    def __init__(self, data_docs_dir: Path, run_id: str | None) -> None:
         self._args = (data_docs_dir, run_id)
         self._runner: GxRunner | None = None
 
@@ -364,6 +372,19 @@ class _LazyGx:
         if self._runner is None:
             self._runner = GxRunner(*self._args)
         return self._runner
+
+    def name_run(self, run_id: str) -> None:
+        """The run name of the GX results: the first batch's run id (until GX has started)."""
+        if self._args[1] is None and self._runner is None:
+            self._args = (self._args[0], run_id)
+
+    def build_docs(self) -> Path | None:
+        return self.get().build_data_docs() if self.started else None
+
+
+def gx_session(settings: Settings) -> _LazyGx:
+    """A GX holder for several `validate(..., gx=…)` calls; call its `build_docs()` after them."""
+    return _LazyGx(settings.data_docs_dir, None)
 
 
 def _stage_entity(con, entity: str, windows: Sequence[LandedWindow], document: dict[str, Any],
@@ -454,8 +475,11 @@ def _publish_dir(staging: Path, final: Path) -> None:
         os.replace(staging, final)
 
 
-def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | None = None) -> Path:
-    """Validate and standardize the landed windows; returns the staged batch directory."""
+def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | None = None,
+             *, gx: _LazyGx | None = None) -> Path:
+    """Validate and standardize the landed windows; returns the staged batch directory.
+
+    With a shared `gx` (`gx_session`), the Data Docs are left to its `build_docs()`."""
     import duckdb
 
     from etl import standardize
@@ -482,7 +506,11 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
     staging = settings.staged_dir / f".tmp-{run_id}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     outcomes: list[ExpectationOutcome] = []
-    gx = _LazyGx(settings.data_docs_dir, run_id)
+    shared = gx is not None
+    if gx is None:
+        gx = _LazyGx(settings.data_docs_dir, run_id)
+    else:
+        gx.name_run(run_id)
     try:
         con = duckdb.connect(":memory:", config={"temp_directory": str(staging / ".spill")})
         try:
@@ -501,7 +529,7 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
             "run_id": run_id,
             "manifests": [str(w.manifest_path) for w in windows],
         })
-        if gx.started:
+        if gx.started and not shared:
             gx.get().build_data_docs()
         _publish_dir(staging, final)
     except BaseException:
