@@ -44,10 +44,13 @@ _person = "(?:" + "|".join(FAMILY_NAMES) + ") (?:" + "|".join(sorted(set(MIDDLE_
 _business = "(?:" + "|".join(sorted(BUSINESS_KINDS + ORG_KINDS, key=len, reverse=True)) + ") (?:" \
     + "|".join(BUSINESS_WORDS) + ")"
 NAME_RE = f"(?:{_person}|{_business})"
-NOT_HEX = "[^0-9A-Fa-f]"
+# Bounds of a number: not inside a run of hex digits (hashes, run ids), and not the fraction of
+# a timestamp followed by the next one's year (".088740" + "2026-…" in Airflow's database).
+BEFORE, AFTER = "[^0-9A-Fa-f.]", "[^0-9A-Fa-f-]"
 
 
 HEX = frozenset(b"0123456789abcdefABCDEF")
+NOT_BEFORE, NOT_AFTER = HEX | {ord(".")}, HEX | {ord("-")}
 _ID_BYTES = re.compile(ID_RE.encode())
 _PHONE_BYTES = re.compile(PHONE_RE.encode())
 # Names: found fast by their family name (a literal search), then matched in full at that spot.
@@ -58,10 +61,10 @@ _NAME_STARTS = {form: sorted({unicodedata.normalize(form, word).encode()
 
 
 def _bounded(data: bytes, pattern: re.Pattern) -> bytes | None:
-    """The first match not inside a longer run of hex digits (hashes and run ids are hex)."""
+    """The first match within the bounds above."""
     for match in pattern.finditer(data):
         start, end = match.span()
-        if (start == 0 or data[start - 1] not in HEX) and (end == len(data) or data[end] not in HEX):
+        if (start == 0 or data[start - 1] not in NOT_BEFORE) and (end == len(data) or data[end] not in NOT_AFTER):
             return match.group(0)
     return None
 
@@ -93,8 +96,8 @@ def _scan_bytes(data: bytes) -> list[str]:
 # The same for DuckDB's RE2 over text columns (no look-around: explicit non-hex boundaries),
 # as one expression per relation; a matching row is then labelled by the byte scanner.
 SQL_PATTERN = "|".join([
-    f"(^|{NOT_HEX}){ID_RE}({NOT_HEX}|$)",
-    f"(^|{NOT_HEX}){PHONE_RE}({NOT_HEX}|$)",
+    f"(^|{BEFORE}){ID_RE}({AFTER}|$)",
+    f"(^|{BEFORE}){PHONE_RE}({AFTER}|$)",
     unicodedata.normalize("NFC", NAME_RE),
     unicodedata.normalize("NFD", NAME_RE),
     *(re.escape(t) for t in TOKENS),
@@ -114,27 +117,24 @@ def _scan_tables(con: duckdb.DuckDBPyConnection, relations: list[tuple[str, list
     return hits
 
 
-def _duckdb_text_hits(path: Path) -> list[str]:
-    con = duckdb.connect(str(path), read_only=True)
+def _duckdb_text_hits(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    con.execute("ATTACH ? AS scanned (READ_ONLY)", [str(path)])
     try:
         columns = con.execute(
-            "SELECT table_schema, table_name, list(column_name ORDER BY ordinal_position) "
-            "FROM information_schema.columns JOIN information_schema.tables USING (table_schema, table_name) "
-            "WHERE table_type = 'BASE TABLE' AND data_type = 'VARCHAR' GROUP BY 1, 2").fetchall()
-        return _scan_tables(con, [(f'"{s}"."{t}"', cols) for s, t, cols in columns])
+            "SELECT schema_name, table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
+            "WHERE database_name = 'scanned' AND data_type = 'VARCHAR' AND NOT internal "
+            "AND table_name IN (SELECT table_name FROM duckdb_tables() WHERE database_name = 'scanned') "
+            "GROUP BY 1, 2").fetchall()
+        return _scan_tables(con, [(f'scanned."{s}"."{t}"', cols) for s, t, cols in columns])
     finally:
-        con.close()
+        con.execute("DETACH scanned")
 
 
-def _parquet_text_hits(path: Path) -> list[str]:
-    con = duckdb.connect()
-    try:
-        relation = f"read_parquet('{path.as_posix()}')"
-        columns = [name for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-                   if kind == "VARCHAR"]
-        return _scan_tables(con, [(relation, columns)])
-    finally:
-        con.close()
+def _parquet_text_hits(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    relation = f"read_parquet('{path.as_posix()}')"
+    columns = [name for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+               if kind == "VARCHAR"]
+    return _scan_tables(con, [(relation, columns)])
 
 
 # Static assets Great Expectations copies into every Data Docs site (fonts, images): not data.
@@ -147,6 +147,15 @@ def scan(roots: list[Path]) -> tuple[dict[str, list[str]], dict[str, int]]:
     or as raw bytes when they cannot be opened."""
     findings: dict[str, list[str]] = {}
     kinds: dict[str, int] = {}
+    con = duckdb.connect()
+    try:
+        _scan_roots(con, roots, findings, kinds)
+    finally:
+        con.close()
+    return findings, kinds
+
+
+def _scan_roots(con, roots: list[Path], findings: dict[str, list[str]], kinds: dict[str, int]) -> None:
     for root in roots:
         for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
             name = path.name
@@ -167,13 +176,13 @@ def scan(roots: list[Path]) -> tuple[dict[str, list[str]], dict[str, int]]:
             elif data[:4] == b"PAR1":
                 kind = "parquet"
                 try:
-                    hits = _parquet_text_hits(path)
+                    hits = _parquet_text_hits(con, path)
                 except duckdb.Error:
                     kind, hits = "parquet (raw bytes)", _scan_bytes(data)
             elif data[8:12] == b"DUCK":
                 kind = "duckdb"
                 try:
-                    hits = _duckdb_text_hits(path)
+                    hits = _duckdb_text_hits(con, path)
                 except duckdb.Error:
                     kind, hits = "duckdb (raw bytes)", _scan_bytes(data)
             else:
@@ -182,7 +191,6 @@ def scan(roots: list[Path]) -> tuple[dict[str, list[str]], dict[str, int]]:
             kinds[kind] = kinds.get(kind, 0) + 1
             if hits:
                 findings[str(path)] = hits
-    return findings, kinds
 
 
 def test_the_patterns_match_what_the_emulator_serves(emulator):
