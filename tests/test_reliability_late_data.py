@@ -47,17 +47,17 @@ def assert_same(incremental, reference):
 
 def test_nightly_chunks_and_replays_equal_one_run_over_the_final_state(tmp_path):
     emu = start_emulator(seed=51, start="2023-01-01", end="2023-02-12", dossiers_per_day=20,
-                         extra=["--invalid-rate", "0", "--now", "2023-01-15"])
+                         extra=["--invalid-rate", "0", "--now", "2023-01-22"])
     try:
         incremental = settings_at(tmp_path / "incremental", emu.url, emu.token)
-        chunks = (("2023-01-01", "2023-01-15"), ("2023-01-15", "2023-01-29"), ("2023-01-29", "2023-02-12"))
+        chunks = (("2023-01-01", "2023-01-22"), ("2023-01-22", "2023-02-12"))
         for start, end in chunks:
             emu.control("clock", {"now": end})  # the night after the chunk's last day
             run_pipeline(incremental, start, end)
         before_replay = contents(incremental.warehouse)
         # A replay: windows already loaded, re-exported as they were on an earlier night.
-        emu.control("clock", {"now": "2023-01-22"})
-        replay = run_pipeline(incremental, "2023-01-08", "2023-01-22")
+        emu.control("clock", {"now": "2023-01-15"})
+        replay = run_pipeline(incremental, "2023-01-08", "2023-01-15")
         con = duckdb.connect()
         con.execute(f"ATTACH '{incremental.warehouse}' AS wh (READ_ONLY)")
         stale = con.execute(
@@ -78,11 +78,11 @@ def test_nightly_chunks_and_replays_equal_one_run_over_the_final_state(tmp_path)
         "SELECT count(*) FROM core.fact_payment WHERE status = 'hoan-phi' "
         "AND updated_at >= transacted_at + INTERVAL 14 DAY").fetchone()
     moved, = con.execute(
-        "SELECT count(*) FROM core.fact_dossier WHERE received_at < TIMESTAMP '2023-01-15' "
-        "AND updated_at >= TIMESTAMP '2023-01-29'").fetchone()
+        "SELECT count(*) FROM core.fact_dossier WHERE received_at < TIMESTAMP '2023-01-22' "
+        "AND updated_at >= TIMESTAMP '2023-01-22'").fetchone()
     con.close()
     print(f"\n[late data] emulator: {stale} stale states replayed, {late_refunds} refunds ≥ 14 days "
-          f"after their payment, {moved} dossiers updated two chunks after their receipt")
+          f"after their payment, {moved} dossiers updated in the chunk after their receipt")
     assert stale > 0, "the replay carried no older state: it proves nothing"
     assert late_refunds > 0 and moved > 0
     assert after_replay == before_replay, "a replayed older state overwrote a newer one"
