@@ -175,8 +175,9 @@ def run(settings: Settings, start: date, end: date, progress: bool = False,
     # HTTP waits release the GIL); at most one validation is in flight, so a blocking failure
     # stops the run after the chunk being extracted.
     validator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate")
-    # One GX context for the run's chunks: set up once, Data Docs built once and listing all.
-    gx = validation.gx_session(settings) if len(parts) > 1 else None
+    # One GX context for the run's chunks: set up once, Data Docs built once and listing all —
+    # in the background while the warehouse loads (rendering holds the GIL, DuckDB does not).
+    gx = validation.gx_session(settings)
     pending = None
     try:
         for number, part in enumerate(parts):
@@ -196,20 +197,20 @@ def run(settings: Settings, start: date, end: date, progress: bool = False,
                 thread.join()  # no two threads importing at once while validation starts its imports
             pending = validator.submit(validation.validate, settings, manifests, gx=gx)
         batch_dirs.append(pending.result())
-        if gx is not None:
-            gx.build_docs()
         bar.step("validated")
+        docs = validator.submit(gx.build_docs)
+
+        results = []
+        with warehouse.open_warehouse(settings.warehouse) as con:
+            with warehouse.transaction(con):
+                for batch_dir in batch_dirs:
+                    results.append(load.load_batch(con, batch_dir))
+                bar.step("loaded")
+                kpi_rows = kpi.rebuild_pending(con)
+                bar.step("KPIs rebuilt")
+                docs.result()  # Data Docs that cannot be built fail the run before it commits
     finally:
         validator.shutdown(wait=True, cancel_futures=True)
-
-    results = []
-    with warehouse.open_warehouse(settings.warehouse) as con:
-        with warehouse.transaction(con):
-            for batch_dir in batch_dirs:
-                results.append(load.load_batch(con, batch_dir))
-            bar.step("loaded")
-            kpi_rows = kpi.rebuild_pending(con)
-            bar.step("KPIs rebuilt")
     publish.publish(settings)
     result = results[0]
     loaded: dict[str, int] = {}
