@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 
 # The published Parquet files: the contract tables first, then the extra views.
 PARQUET_TABLES: tuple[str, ...] = ("kpi_value", "kpi_target")
+# Temp copies left by a publish killed before its rename are removed after this long (a running
+# publish never takes it; each leftover is a whole copy of the warehouse).
+STALE_TEMP_SECONDS = 3600
 
 
 def publish(settings: Settings) -> Path:
@@ -39,6 +43,7 @@ def publish(settings: Settings) -> Path:
     parquet_dir = settings.published_parquet_dir
     parquet_dir.mkdir(parents=True, exist_ok=True)
 
+    _sweep_stale_temps(target, parquet_dir)
     _checkpoint(settings.warehouse)
     token = uuid.uuid4().hex[:12]
     staged_db = target.parent / f".{target.name}.{token}.tmp"
@@ -60,6 +65,16 @@ def publish(settings: Settings) -> Path:
             leftover.unlink(missing_ok=True)
     log.info("published %s and %d Parquet marts", target, len(staged_parquet))
     return target
+
+
+def _sweep_stale_temps(target: Path, parquet_dir: Path) -> None:
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for leftover in [*target.parent.glob(f".{target.name}.*.tmp"), *parquet_dir.glob(".*.parquet.tmp")]:
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _checkpoint(warehouse: Path) -> None:

@@ -39,16 +39,11 @@ TARGETS = (
     ("extraction", "log:etl.source: fetched", (0.0, 0.0)),
     ("spool", "spool", (0.0, 0.02)),
     ("landing", "land_tmp", (0.0, 0.0)),
-    ("landing", "land_tmp", (0.0, 0.0)),
-    ("staged-dir", "staged_tmp", (0.0, 0.5)),
-    ("staged-dir", "staged_tmp", (0.5, 1.5)),
-    ("load", "log:etl.validation: validated", (0.0, 0.15)),
-    ("load", "log:etl.validation: validated", (0.15, 0.4)),
-    ("kpi", "log:etl.load: loaded batch", (0.0, 0.2)),
-    ("kpi", "log:etl.load: loaded batch", (0.2, 0.6)),
+    ("staged-dir", "staged_tmp", (0.0, 1.5)),
+    ("load", "log:etl.validation: validated", (0.0, 0.4)),
+    ("kpi", "log:etl.load: loaded batch", (0.0, 0.6)),
     ("wal", "wal", (0.0, 0.0)),
     ("commit", "log:etl.load: loaded batch", (0.6, 1.2)),
-    ("published-tmp", "pub_tmp", (0.0, 0.0)),
     ("published-tmp", "pub_tmp", (0.0, 0.05)),
 )
 
@@ -102,18 +97,22 @@ class Watch:
             text = handle.read().decode("utf-8", "replace")
         return [line for line in text.splitlines() if f" {pid} " in line[:40]]
 
-    def artifacts(self) -> dict[str, bool]:
+    def artifacts(self) -> dict[str, set[Path]]:
+        """Temp files and dirs of each stage now on disk (killed runs leave some behind)."""
         s = self.settings
-        spool = s.raw_dir / "_spool"
         pub = s.published.parent
         return {
-            "spool": spool.is_dir() and any(spool.glob("*.jsonl")),
-            "land_tmp": s.raw_dir.is_dir() and any(s.raw_dir.glob("*/*/.*.tmp")),
-            "staged_tmp": s.staged_dir.is_dir() and any(s.staged_dir.glob(".tmp-*")),
-            "wal": Path(f"{s.warehouse}.wal").exists(),
-            "pub_tmp": pub.is_dir() and (any(pub.glob(f".{s.published.name}.*.tmp"))
-                                         or any(pub.glob("parquet/.*.tmp"))),
+            "spool": set(s.raw_dir.glob("_spool/*.jsonl")),
+            "land_tmp": set(s.raw_dir.glob("*/*/.*.tmp")),
+            "staged_tmp": set(s.staged_dir.glob(".tmp-*")),
+            "wal": {p for p in [Path(f"{s.warehouse}.wal")] if p.exists()},
+            "pub_tmp": set(pub.glob(f".{s.published.name}.*.tmp")) | set(pub.glob("parquet/.*.tmp")),
         }
+
+    @staticmethod
+    def new(now: dict[str, set[Path]], before: dict[str, set[Path]]) -> dict[str, bool]:
+        """Which stages have artifacts this run created (not leftovers of earlier kills)."""
+        return {kind: bool(paths - before[kind]) for kind, paths in now.items()}
 
 
 def classify(lines: list[str], snap: dict[str, bool], committed: bool) -> str:
@@ -153,10 +152,12 @@ def crash_env(tmp_path_factory):
 
 
 def _restore_old(old, settings) -> None:
+    """Put the old warehouse and published copy back; what killed runs left behind stays."""
     Path(f"{settings.warehouse}.wal").unlink(missing_ok=True)
     shutil.copy2(old.warehouse, settings.warehouse)
-    shutil.rmtree(settings.published.parent)
-    shutil.copytree(old.published.parent, settings.published.parent)
+    shutil.copy2(old.published, settings.published)
+    for parquet in old.published_parquet_dir.glob("*.parquet"):
+        shutil.copy2(parquet, settings.published_parquet_dir / parquet.name)
 
 
 def _zygote_run(zygote, settings, out: Path) -> int:
@@ -198,6 +199,7 @@ def test_sigkill_at_many_points_leaves_old_or_new_and_a_rerun_completes(crash_en
     missed: list[str] = []
     for number, (name, trigger, span) in enumerate(schedule):
         offset = watch.log_offset()
+        before = watch.artifacts()
         pid = _zygote_run(zygote, settings, base / f"attempt-{number}")
         started = time.monotonic()
         delay = rng.uniform(*span)
@@ -213,11 +215,11 @@ def test_sigkill_at_many_points_leaves_old_or_new_and_a_rerun_completes(crash_en
                 elif trigger.startswith("log:"):
                     fire = any(trigger[4:] in line for line in watch.lines(pid, offset))
                 else:
-                    fire = watch.artifacts()[trigger]
+                    fire = Watch.new(watch.artifacts(), before)[trigger]
                 if fire:
                     fired_at = now
             if fired_at is not None and now - fired_at >= (0 if trigger is None else delay):
-                snap = watch.artifacts()
+                snap = Watch.new(watch.artifacts(), before)
                 os.kill(pid, signal.SIGKILL)
                 break
             if now - started > 180:
@@ -243,8 +245,15 @@ def test_sigkill_at_many_points_leaves_old_or_new_and_a_rerun_completes(crash_en
         if wh_state == new_state or pub_state == new_state:
             _restore_old(old, settings)  # the next kill again tests the old -> new transition
 
-    env = env_for(settings)
     # The re-run: a plain, uninterrupted `python -m etl run` gives the uninterrupted result.
+    # What the kills left behind is aged past every sweep's threshold (spools 7 days, staged temp
+    # dirs 1 day, published temp copies 1 hour): the re-run must remove it.
+    env = env_for(settings)
+    left_by_kind = {kind: len(paths) for kind, paths in watch.artifacts().items() if kind != "wal"}
+    leftovers = set().union(*watch.artifacts().values()) - {Path(f"{settings.warehouse}.wal")}
+    week_ago = time.time() - 8 * 24 * 3600
+    for path in leftovers:
+        os.utime(path, (week_ago, week_ago))
     began = time.monotonic()
     rerun = run_cli(["run", "--start", NEW[0], "--end", NEW[1]], env)
     T_cli = time.monotonic() - began
@@ -252,8 +261,11 @@ def test_sigkill_at_many_points_leaves_old_or_new_and_a_rerun_completes(crash_en
     print(f"\n[crash] T (uninterrupted, pre-loaded child) = {T:.1f}s; plain `python -m etl run` re-run {T_cli:.1f}s")
     print(f"[crash] {sum(stages.values())} kill points by stage: {dict(sorted(stages.items()))}")
     print(f"[crash] (stage, warehouse, published) after the kill: {dict(sorted(outcomes.items()))}")
+    remaining = set().union(*watch.artifacts().values()) & leftovers
+    print(f"[crash] temp files/dirs left by the kills {left_by_kind}; {len(remaining)} remain after the re-run")
     killed = sum(v for k, v in stages.items() if k != "finished before the kill")
     assert killed >= 20, f"only {killed} kills landed inside a run: {dict(stages)}"
+    assert not remaining, f"leftovers of killed runs never swept: {sorted(map(str, remaining))[:5]}"
     assert table_contents(settings.warehouse) == reference_tables
     published = table_contents(settings.published)
     for table in STATE_TABLES:
