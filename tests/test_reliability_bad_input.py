@@ -238,10 +238,7 @@ def _fact(settings, entity: str, key: str, column: str):
 
 
 # Known findings (issue 6 report), kept visible: strict xfails turn red once fixed.
-KNOWN = {
-    "NUL in a text": "DuckDB's nfc_normalize (staging stg_text/stg_code) cuts a non-ASCII text at U+0000",
-    "object as code": "a JSON object as MaTTHC is loaded as its JSON text (an inferred procedure), not quarantined",
-}
+KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("case", [

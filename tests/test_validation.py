@@ -220,7 +220,7 @@ def test_empty_keys_are_quarantined_not_dropped(batch):
     assert len(keyless) == 2
     assert all(not r["is_valid"] and "MaHoSo is empty" in r["reasons"] for r in keyless)
     both = next(r for r in keyless if "TrangThaiHoSo" in r["reasons"])
-    assert both["reasons"] == "MaHoSo is empty; TrangThaiHoSo is not an integer 1…10"
+    assert both["reasons"] == "MaHoSo is empty or not a scalar code; TrangThaiHoSo is not an integer 1…10"
 
 
 @pytest.mark.parametrize("key", sorted(VALID_MESSY_DOSSIERS))

@@ -14,12 +14,21 @@ CREATE OR REPLACE MACRO stg_is_blank(v) AS
 CREATE OR REPLACE MACRO stg_blank_to_null(v) AS
     CASE WHEN stg_is_blank(v) THEN NULL ELSE v END;
 
--- Codes, enums and reference fields may carry surrounding whitespace (and NFD accents).
-CREATE OR REPLACE MACRO stg_code(v) AS
-    nfc_normalize(nullif(stg_trim(v), ''));
+-- NFC that keeps every character: DuckDB's nfc_normalize stops at U+0000 in non-ASCII text
+-- ("Công\0dân" came back as "Công"), so a text holding NUL is normalized piece by piece.
+CREATE OR REPLACE MACRO stg_nfc(v) AS
+    CASE WHEN contains(v, chr(0))
+         THEN array_to_string(list_transform(string_split(v, chr(0)), lambda piece: nfc_normalize(piece)), chr(0))
+         ELSE nfc_normalize(v) END;
 
 -- Free text (names): stored NFC so equal names compare equal whatever the sender's normal form.
-CREATE OR REPLACE MACRO stg_text(v) AS stg_code(v);
+CREATE OR REPLACE MACRO stg_text(v) AS
+    stg_nfc(nullif(stg_trim(v), ''));
+
+-- Codes, enums and reference fields may carry surrounding whitespace (and NFD accents). A JSON
+-- object or array reads as its JSON text; it is no code, so it counts as missing (quarantined).
+CREATE OR REPLACE MACRO stg_code(v) AS
+    CASE WHEN NOT regexp_matches(v, '^\s*[\[{]') THEN stg_text(v) END;
 
 -- An integer code is a JSON integer or a string of digits; '4.5', '-1' and '2e0' are not.
 -- (Digit-only shapes need no NFC: the parsers below work on the trimmed text alone.)
