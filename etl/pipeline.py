@@ -26,10 +26,11 @@ REFERENCES = ("agency", "procedure")
 # batch each, so memory does not grow with the run's length); all chunks still load in ONE
 # warehouse transaction with the KPI rebuild. A run of up to this many days is one batch.
 CHUNK_DAYS = 31
-# DuckDB's memory cap while the run's batches load in one transaction (it spills to
+# DuckDB's memory cap while a chunked run's batches load in one transaction (it spills to
 # <warehouse>.tmp beyond it). DuckDB's default, 80 % of RAM, let 12 months of a large province
-# hold 7 GB; capped at 1 GB, its 12 batches loaded with the KPIs in 99 s at a 1.2 GB peak.
-# TTHC_DUCKDB_MEMORY_LIMIT overrides it.
+# hold 7 GB; capped at 1 GB, its 12 batches loaded with the KPIs in 99 s at a 1.2 GB peak
+# (512 MB ran out of memory). A one-batch run keeps DuckDB's default.
+# TTHC_DUCKDB_MEMORY_LIMIT overrides it (for every run when set).
 WAREHOUSE_MEMORY_LIMIT = "1GB"
 
 
@@ -210,8 +211,10 @@ def run(settings: Settings, start: date, end: date, progress: bool = False,
         with warehouse.open_warehouse(settings.warehouse) as con:
             import os
 
-            limit = (os.environ.get("TTHC_DUCKDB_MEMORY_LIMIT") or WAREHOUSE_MEMORY_LIMIT).replace("'", "")
-            con.execute(f"SET memory_limit = '{limit}'")
+            limit = os.environ.get("TTHC_DUCKDB_MEMORY_LIMIT") or (
+                WAREHOUSE_MEMORY_LIMIT if len(batch_dirs) > 1 else None)
+            if limit:
+                con.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
             with warehouse.transaction(con):
                 for batch_dir in batch_dirs:
                     results.append(load.load_batch(con, batch_dir))
