@@ -27,6 +27,7 @@ import msgspec
 
 from etl import pii
 from etl.config import Settings
+from etl.durable import fsync_dir
 from etl.source import ENTITIES, MAX_PAGE_SIZE, ApiClient, entity_spec
 
 log = logging.getLogger(__name__)
@@ -322,13 +323,6 @@ class _HashingWriter:
         self.handle.flush()
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 def _write_json_atomically(path: Path, payload: dict[str, Any], *, durable: bool = True) -> None:
     """Readers see the old file or the new one, never a mix; `durable` also survives power loss."""
@@ -345,7 +339,7 @@ def _write_json_atomically(path: Path, payload: dict[str, Any], *, durable: bool
         tmp.unlink(missing_ok=True)
         raise
     if durable:
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
 
 def _copy_kept_lines(source, sink, superseded: set[int]) -> int:
@@ -394,7 +388,7 @@ def _write_data_file(spool: Path, target: Path, superseded: set[int], expected_l
             tmp.unlink()  # same name = same bytes: the file is already there, and stays immutable
         else:
             os.replace(tmp, final)
-            _fsync_dir(target)  # the data file is durable before any manifest can name it
+            fsync_dir(target)  # the data file is durable before any manifest can name it
         return name, digest
     except BaseException:
         tmp.unlink(missing_ok=True)

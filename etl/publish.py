@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 from etl.config import Settings
+from etl.durable import fsync_dir
 from etl.warehouse import connect, open_warehouse, transaction
 
 log = logging.getLogger(__name__)
@@ -56,10 +57,10 @@ def publish(settings: Settings) -> Path:
             staged_parquet[final] = parquet_dir / f".{name}.{token}.parquet.tmp"
         _export_parquet(staged_db, staged_parquet)
         os.replace(staged_db, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         for final, staged in staged_parquet.items():
             os.replace(staged, final)
-        _fsync_dir(parquet_dir)
+        fsync_dir(parquet_dir)
     finally:
         for leftover in [staged_db, *staged_parquet.values()]:
             leftover.unlink(missing_ok=True)
@@ -112,11 +113,3 @@ def _export_parquet(database: Path, destinations: dict[Path, Path]) -> None:
         with open(staged, "rb") as handle:
             os.fsync(handle.fileno())
 
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename durable: the directory entry itself must reach the disk."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
