@@ -215,7 +215,8 @@ def _utc_now_text() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _client_for(settings: Settings) -> ApiClient:
+def client_for(settings: Settings) -> ApiClient:
+    """An API client with the source settings (URL, token, retry budget, timeouts)."""
     return ApiClient(
         settings.api_url,
         settings.api_token,
@@ -258,7 +259,7 @@ def extract(
     spool = directory / f"{entity}-{day.isoformat()}-{uuid.uuid4().hex}.jsonl"
     meta_path = spool_meta_path(spool)
     own_client = client is None
-    api = _client_for(settings) if own_client else client
+    api = client_for(settings) if own_client else client
     tracker = WindowTracker(spec.key_fields)
     extracted_at = _utc_now_text()
     began = time.monotonic()

@@ -7,6 +7,7 @@ as it was before the run; the published copy is replaced only after that transac
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -76,15 +77,29 @@ class _Progress:
 EXTRACT_WORKERS = 3
 
 
+def land_references(settings: Settings, day: date, step: Callable[[str], None] = lambda _: None) -> list[Path]:
+    """Land one snapshot of each reference list under `day`. Done first in a run: an auth or
+    reachability problem fails fast, before hours of paging."""
+    from etl import landing
+
+    client = landing.client_for(settings)
+    try:
+        manifests = []
+        for entity in REFERENCES:
+            manifests.append(landing.land(settings, landing.extract(settings, entity, day, client=client)))
+            step(f"{entity} list")
+        return manifests
+    finally:
+        client.close()
+
+
 def extract_and_land(
     settings: Settings, days: list[date], step: Callable[[str], None] = lambda _: None,
-    workers: int = EXTRACT_WORKERS, source_ok: Callable[[], None] = lambda: None,
-    references: bool = True,
+    workers: int = EXTRACT_WORKERS,
 ) -> list[Path]:
-    """Land every feed window of `days` and (if `references`) one snapshot of each reference
-    list, taken on the last day.
+    """Land every feed window of `days`.
 
-    The feed windows are extracted by a few threads (each with its own API client); every window
+    The windows are extracted by a few threads (each with its own API client); every window
     lands on its own, so the landing zone holds the same files in any order. The manifests are
     returned in day order, feeds in FEEDS order, as a serial run would return them.
     """
@@ -94,24 +109,6 @@ def extract_and_land(
     from etl import landing
     from etl.source import ApiClient
 
-    def new_client() -> ApiClient:
-        return ApiClient(
-            settings.api_url, settings.api_token, max_retry_seconds=settings.source_retry_seconds,
-            read_timeout=settings.source_read_timeout, backoff_base=settings.source_backoff_seconds,
-        )
-
-    manifests: list[Path] = []
-    # Reference lists first: an auth or reachability problem fails fast, before hours of paging.
-    if references:
-        client = new_client()
-        try:
-            for entity in REFERENCES:
-                manifests.append(landing.land(settings, landing.extract(settings, entity, days[-1], client=client)))
-                step(f"{entity} list")
-        finally:
-            client.close()
-    source_ok()
-
     local = threading.local()
     clients: list[ApiClient] = []
     clients_lock = threading.Lock()
@@ -119,11 +116,12 @@ def extract_and_land(
     def land_window(entity: str, day: date) -> Path:
         api = getattr(local, "client", None)
         if api is None:
-            api = local.client = new_client()
+            api = local.client = landing.client_for(settings)
             with clients_lock:
                 clients.append(api)
         return landing.land(settings, landing.extract(settings, entity, day, client=api))
 
+    manifests: list[Path] = []
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="extract")
     try:
         futures = [[pool.submit(land_window, entity, day) for entity in FEEDS] for day in days]
@@ -174,7 +172,7 @@ def run(settings: Settings, start: date, end: date, progress: bool = False,
     parts = chunks(days, chunk_days)
     bar = _Progress(progress, total=len(days) + len(REFERENCES) + len(parts) + 2)
 
-    from etl import landing, source  # noqa: F401 - imported before the GX import thread starts
+    from etl import source  # noqa: F401 - imported before the GX import thread starts
 
     gx_import: list = []  # started once the source answered: a failing run does not wait for it
     batch_dirs: list[Path] = []
@@ -192,11 +190,9 @@ def run(settings: Settings, start: date, end: date, progress: bool = False,
             # so every chunk's facts resolve against them as one batch's would.
             manifests: list[Path] = []
             if number == 0:
-                for entity in REFERENCES:
-                    manifests.append(landing.land(settings, landing.extract(settings, entity, days[-1])))
-                    bar.step(f"{entity} list")
+                manifests += land_references(settings, days[-1], bar.step)
                 gx_import.append(_prefetch_gx())
-            manifests += extract_and_land(settings, part, bar.step, references=False)
+            manifests += extract_and_land(settings, part, bar.step)
             if pending is not None:
                 batch_dirs.append(pending.result())
                 bar.step("validated")
@@ -209,8 +205,6 @@ def run(settings: Settings, start: date, end: date, progress: bool = False,
 
         results = []
         with warehouse.open_warehouse(settings.warehouse) as con:
-            import os
-
             limit = os.environ.get("TTHC_DUCKDB_MEMORY_LIMIT") or (
                 WAREHOUSE_MEMORY_LIMIT if len(batch_dirs) > 1 else None)
             if limit:
