@@ -1,8 +1,10 @@
 """The KPI marts: `mart.kpi_value` exactly as kpis.md defines it, its extra views, the scorecard.
 
-All the arithmetic is in `sql/marts/`: one file per KPI, each a SELECT of
-(period_type, period_start, agency_code, kpi_code, numerator, denominator) over the periods in the
-temp table `kpi_build_period`. This module only decides which periods to build and runs the files.
+All the arithmetic is in `sql/marts/`: the facts are aggregated once per rebuild to (month,
+agency) temp tables (facts_by_month.sql), then one file per KPI, each a SELECT of
+(period_type, period_start, agency_code, kpi_code, numerator, denominator), adds the months of the
+periods in the temp table `kpi_build_period` up. This module only decides which periods to build
+and runs the files.
 
 Incremental and full rebuilds run the same SQL; they differ only in the periods requested, so
 any sequence of `rebuild_pending` calls gives what `rebuild_all` gives on the same data.
@@ -59,14 +61,16 @@ _TEMP_OBJECTS = (
     ("VIEW", "kpi_catalogue_by_level"),
     ("VIEW", "kpi_agency_on_day"),
     ("VIEW", "kpi_catalogue"),
-    ("VIEW", "kpi_payment_success"),
-    ("VIEW", "kpi_returned"),
-    ("VIEW", "kpi_finished"),
-    ("VIEW", "kpi_received"),
     ("TABLE", "kpi_result"),
+    ("TABLE", "kpi_period_month"),
     ("TABLE", "kpi_build_period"),
+    ("TABLE", "kpi_online_tx_month"),
+    ("TABLE", "kpi_payment_month"),
+    ("TABLE", "kpi_returned_month"),
+    ("TABLE", "kpi_finished_month"),
+    ("TABLE", "kpi_fee_dossier_month"),
+    ("TABLE", "kpi_received_month"),
     ("TABLE", "kpi_requested_period"),
-    ("TABLE", "kpi_active_period"),
 )
 
 
@@ -76,11 +80,13 @@ def _query(sql_file: str) -> str:
 
 
 def _rebuild(con: duckdb.DuckDBPyConnection, requested_periods_sql: str) -> int:
-    """Recompute mart.kpi_value for the requested periods; returns the rows written."""
-    con.execute(read_sql("marts/periods_active.sql"))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE kpi_requested_period AS {requested_periods_sql}")
+    """Recompute mart.kpi_value for the periods `requested_periods_sql` creates as the temp table
+    kpi_requested_period (period_type, period_start); returns the rows written."""
+    con.execute(requested_periods_sql)
+    con.execute(read_sql("marts/scan_bounds.sql"))
+    con.execute(read_sql("marts/facts_by_month.sql"))
     con.execute(read_sql("marts/periods_build.sql"))
-    con.execute(read_sql("marts/events.sql"))
+    con.execute(read_sql("marts/catalogue.sql"))
     for sql_file in KPI_FILES.values():
         con.execute(f"INSERT INTO kpi_result BY NAME {_query(sql_file)}")
     con.execute(read_sql("marts/replace_values.sql"))
@@ -96,9 +102,8 @@ def _rebuild(con: duckdb.DuckDBPyConnection, requested_periods_sql: str) -> int:
 def _drop_temp_objects(con: duckdb.DuckDBPyConnection) -> None:
     for kind, name in _TEMP_OBJECTS:
         con.execute(f"DROP {kind} IF EXISTS temp.{name}")
-    for period_type in ("month", "quarter", "year"):
-        for bound in ("first", "end"):
-            con.execute(f"RESET VARIABLE kpi_{period_type}_{bound}")
+    for bound in ("first", "end"):
+        con.execute(f"RESET VARIABLE kpi_{bound}")
 
 
 def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
@@ -119,7 +124,11 @@ def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:
         con.execute(read_sql("marts/refresh_targets.sql"))
         ensure_views(con)
         return 0
-    written = _rebuild(con, "SELECT DISTINCT period_type, period_start FROM audit.kpi_dirty_period")
+    written = _rebuild(
+        con,
+        "CREATE OR REPLACE TEMP TABLE kpi_requested_period AS "
+        "SELECT DISTINCT period_type, period_start FROM audit.kpi_dirty_period",
+    )
     con.execute("DELETE FROM audit.kpi_dirty_period")
     return written
 
@@ -127,7 +136,7 @@ def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:
 def rebuild_all(con: duckdb.DuckDBPyConnection) -> int:
     """Rebuild mart.kpi_value from scratch (every period); clears the dirty periods too."""
     con.execute("DELETE FROM mart.kpi_value")
-    written = _rebuild(con, "SELECT period_type, period_start FROM kpi_active_period")
+    written = _rebuild(con, read_sql("marts/periods_all.sql"))
     con.execute("DELETE FROM audit.kpi_dirty_period")
     return written
 

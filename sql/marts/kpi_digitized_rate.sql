@@ -2,11 +2,12 @@
 -- numerator: received in P with HoSoCoThanhPhanSoHoa = 1; denominator: dossiers received in P.
 -- Rows: every agency (the dossier's own MaDonVi) and `*` for all agencies together.
 SELECT
-    period_type,
-    period_start,
-    CASE WHEN grouping(agency_code) = 1 THEN '*' ELSE agency_code END AS agency_code,
+    p.period_type,
+    p.period_start,
+    CASE WHEN grouping(m.agency_code) = 1 THEN '*' ELSE m.agency_code END AS agency_code,
     'DIGITIZED_RATE' AS kpi_code,
-    count(*) FILTER (WHERE has_digitized) AS numerator,
-    count(*) AS denominator
-FROM kpi_received
-GROUP BY GROUPING SETS ((period_type, period_start, agency_code), (period_type, period_start))
+    sum(m.digitized) AS numerator,
+    sum(m.received) AS denominator
+FROM kpi_received_month AS m
+JOIN kpi_period_month AS p USING (month_start)
+GROUP BY GROUPING SETS ((p.period_type, p.period_start, m.agency_code), (p.period_type, p.period_start))

@@ -9,20 +9,28 @@ WITH fee_by_level AS (
     WHERE has_fee
     GROUP BY ALL
 ),
+-- The distinct (agency, procedure) pairs with an online payment in P: the union of its months.
 online_tx AS (
-    SELECT DISTINCT period_type, period_start, agency_code, procedure_code
-    FROM kpi_payment_success
-    WHERE is_online AND procedure_code IS NOT NULL
+    SELECT DISTINCT p.period_type, p.period_start, t.agency_code, t.procedure_code
+    FROM kpi_online_tx_month AS t
+    JOIN kpi_period_month AS p USING (month_start)
+),
+-- Each pair with its fee-bearing version on d first, then the agency's level: materialized so
+-- the planner cannot pair every agency with every catalogue version (agencies x versions rows).
+online_fee_tx AS MATERIALIZED (
+    SELECT t.period_type, t.period_start, t.agency_code, c.agency_levels
+    FROM online_tx AS t
+    JOIN kpi_catalogue AS c
+        ON c.period_type = t.period_type
+       AND c.period_start = t.period_start
+       AND c.procedure_code = t.procedure_code
+    WHERE c.has_fee AND t.agency_code IS NOT NULL
 ),
 agency_numerator AS (
     SELECT a.period_type, a.period_start, a.agency_code, count(*) AS numerator
-    FROM kpi_agency_on_day AS a
-    JOIN online_tx AS t USING (period_type, period_start, agency_code)
-    JOIN kpi_catalogue AS c
-        ON c.period_type = a.period_type
-       AND c.period_start = a.period_start
-       AND c.procedure_code = t.procedure_code
-    WHERE c.has_fee AND list_contains(c.agency_levels, a.agency_level)
+    FROM online_fee_tx AS t
+    JOIN kpi_agency_on_day AS a USING (period_type, period_start, agency_code)
+    WHERE list_contains(t.agency_levels, a.agency_level)
     GROUP BY ALL
 ),
 all_numerator AS (

@@ -1,13 +1,15 @@
 -- ON_TIME_RATE (kpis.md): share of finished dossiers finished by their due date.
 -- denominator: dossiers finished in P with a NgayHenTra;
 -- numerator: of those, NgayKetThucXuLy <= NgayHenTra, compared as timestamps to the second.
+-- An agency whose finished dossiers all lack a NgayHenTra has no row (denominator 0).
 SELECT
-    period_type,
-    period_start,
-    CASE WHEN grouping(agency_code) = 1 THEN '*' ELSE agency_code END AS agency_code,
+    p.period_type,
+    p.period_start,
+    CASE WHEN grouping(m.agency_code) = 1 THEN '*' ELSE m.agency_code END AS agency_code,
     'ON_TIME_RATE' AS kpi_code,
-    count(*) FILTER (WHERE finished_at <= due_at) AS numerator,
-    count(*) AS denominator
-FROM kpi_finished
-WHERE due_at IS NOT NULL
-GROUP BY GROUPING SETS ((period_type, period_start, agency_code), (period_type, period_start))
+    sum(m.on_time) AS numerator,
+    sum(m.with_due) AS denominator
+FROM kpi_finished_month AS m
+JOIN kpi_period_month AS p USING (month_start)
+GROUP BY GROUPING SETS ((p.period_type, p.period_start, m.agency_code), (p.period_type, p.period_start))
+HAVING sum(m.with_due) > 0

@@ -3,12 +3,13 @@
 -- Rows: the payment's own MaDonVi, and `*`. A payment without MaDonVi is valid (source-api.md)
 -- but names no agency: it counts for `*` only.
 SELECT
-    period_type,
-    period_start,
-    CASE WHEN grouping(agency_code) = 1 THEN '*' ELSE agency_code END AS agency_code,
+    p.period_type,
+    p.period_start,
+    CASE WHEN grouping(m.agency_code) = 1 THEN '*' ELSE m.agency_code END AS agency_code,
     'ONLINE_PAYMENT_TX_RATE' AS kpi_code,
-    count(*) FILTER (WHERE is_online) AS numerator,
-    count(*) AS denominator
-FROM kpi_payment_success
-GROUP BY GROUPING SETS ((period_type, period_start, agency_code), (period_type, period_start))
-HAVING grouping(agency_code) = 1 OR agency_code IS NOT NULL
+    sum(m.online) AS numerator,
+    sum(m.successful) AS denominator
+FROM kpi_payment_month AS m
+JOIN kpi_period_month AS p USING (month_start)
+GROUP BY GROUPING SETS ((p.period_type, p.period_start, m.agency_code), (p.period_type, p.period_start))
+HAVING grouping(m.agency_code) = 1 OR m.agency_code IS NOT NULL

@@ -2,11 +2,12 @@
 -- denominator: dossiers with TrangThaiHoSo 10 whose local NgayTra date is in P;
 -- numerator: of those, HinhThucTra = 1.
 SELECT
-    period_type,
-    period_start,
-    CASE WHEN grouping(agency_code) = 1 THEN '*' ELSE agency_code END AS agency_code,
+    p.period_type,
+    p.period_start,
+    CASE WHEN grouping(m.agency_code) = 1 THEN '*' ELSE m.agency_code END AS agency_code,
     'POSTAL_RETURN_RATE' AS kpi_code,
-    count(*) FILTER (WHERE return_method = 1) AS numerator,
-    count(*) AS denominator
-FROM kpi_returned
-GROUP BY GROUPING SETS ((period_type, period_start, agency_code), (period_type, period_start))
+    sum(m.postal_returned) AS numerator,
+    sum(m.returned) AS denominator
+FROM kpi_returned_month AS m
+JOIN kpi_period_month AS p USING (month_start)
+GROUP BY GROUPING SETS ((p.period_type, p.period_start, m.agency_code), (p.period_type, p.period_start))

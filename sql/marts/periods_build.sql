@@ -1,28 +1,36 @@
 -- The periods this rebuild computes: those requested (all, or the dirty ones) that are periods
--- at all. A requested period that is no longer active only loses its rows.
--- period_end is the last local day of the period: the catalogue KPIs are taken on that day.
+-- at all (kpis.md "Periods": a dossier received, finished or returned, or a payment succeeding in
+-- it). The month aggregates (facts_by_month.sql) cover every requested period, and a month has a
+-- row in one of them exactly when such an event falls in it. A requested period that is no longer
+-- active only loses its rows. period_end is the last local day: the catalogue KPIs are taken on it.
 CREATE OR REPLACE TEMP TABLE kpi_build_period AS
-SELECT
-    a.period_type,
-    a.period_start,
-    (a.period_start + CASE a.period_type
+WITH active_month AS (
+    SELECT month_start FROM kpi_received_month
+    UNION
+    SELECT month_start FROM kpi_finished_month
+    UNION
+    SELECT month_start FROM kpi_returned_month
+    UNION
+    SELECT month_start FROM kpi_payment_month
+)
+SELECT DISTINCT
+    r.period_type,
+    r.period_start,
+    (r.period_start + CASE r.period_type
         WHEN 'month' THEN INTERVAL 1 MONTH
         WHEN 'quarter' THEN INTERVAL 3 MONTH
         ELSE INTERVAL 1 YEAR
      END)::DATE - 1 AS period_end
-FROM kpi_active_period AS a
-SEMI JOIN kpi_requested_period AS r
-    ON r.period_type = a.period_type AND r.period_start = a.period_start;
+FROM kpi_requested_period AS r
+SEMI JOIN active_month AS m
+    ON date_trunc(r.period_type, m.month_start) = r.period_start;
 
--- Per period type, the first day built and the day after the last: the bounds events.sql filters
--- the facts with. Variables rather than subqueries, because DuckDB prunes row groups only on a
--- filter whose value is known when the query is bound.
-SET VARIABLE kpi_month_first = (SELECT min(period_start) FROM kpi_build_period WHERE period_type = 'month');
-SET VARIABLE kpi_month_end = (SELECT max(period_end) + 1 FROM kpi_build_period WHERE period_type = 'month');
-SET VARIABLE kpi_quarter_first = (SELECT min(period_start) FROM kpi_build_period WHERE period_type = 'quarter');
-SET VARIABLE kpi_quarter_end = (SELECT max(period_end) + 1 FROM kpi_build_period WHERE period_type = 'quarter');
-SET VARIABLE kpi_year_first = (SELECT min(period_start) FROM kpi_build_period WHERE period_type = 'year');
-SET VARIABLE kpi_year_end = (SELECT max(period_end) + 1 FROM kpi_build_period WHERE period_type = 'year');
+-- The months each built period adds up: counts and sums are additive, so a quarter or a year is
+-- the sum of its months (every record is dated in exactly one month per event kind).
+CREATE OR REPLACE TEMP TABLE kpi_period_month AS
+SELECT p.period_type, p.period_start,
+       unnest(generate_series(p.period_start, p.period_end, INTERVAL 1 MONTH))::DATE AS month_start
+FROM kpi_build_period AS p;
 
 CREATE OR REPLACE TEMP TABLE kpi_result (
     period_type   VARCHAR NOT NULL,
