@@ -12,6 +12,7 @@ the last slot with time ≤ now; its time is the record's NgayCapNhat.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import unicodedata
 from collections import OrderedDict
@@ -663,6 +664,391 @@ class Renderer:
         return self.encoder.encode(rec)
 
 
+# ---------------------------------------------------------------- page rendering (columns → JSON)
+#
+# A feed page is rendered column-wise: each field's JSON fragment (`,"Name":value`) is built for
+# all records of the page at once, then each record is one join of its fragments. It mirrors the
+# per-record choices of Renderer and Mess byte for byte (tests/test_emulator_render.py proves
+# it); records the per-record path breaks (`_break_*`) are rare and taken from that path.
+
+EMPTY_SPELLINGS = (None, ABSENT_FIELD, "", "   ")  # Mess.empty's choices, by code
+
+
+def _digit_pairs() -> np.ndarray:
+    ascii_pairs = np.array([[ord("0") + p // 10, ord("0") + p % 10] for p in range(100)], dtype=np.uint8)
+    return ascii_pairs.view(np.uint16).ravel()
+
+
+_PAIRS = _digit_pairs()  # ASCII of 00 … 99 as uint16: one division per two digits
+
+
+def _digits(values: np.ndarray, width: int, natural: bool = False) -> np.ndarray:
+    """Decimal digits (ASCII) of non-negative integers, `width` per row, zero-padded; with
+    `natural`, every value must have exactly `width` digits. A value that does not fit fails
+    loudly rather than being served in another spelling than the per-record path's."""
+    lowest = 10 ** (width - 1) if natural else 0
+    if values.min() < lowest or values.max() >= 10 ** width:
+        raise ValueError(f"a value does not fit {width} digits")
+    pairs = -(-width // 2)
+    out = np.empty((len(values), pairs), dtype=np.uint16)
+    rest = values.astype(np.int64)
+    for k in range(pairs - 1, -1, -1):
+        rest, pair = np.divmod(rest, 100)
+        out[:, k] = _PAIRS.take(pair)
+    return out.view(np.uint8)[:, 2 * pairs - width:]  # an odd width drops the leading "0"
+
+
+def _text(rows: int, *pieces) -> np.ndarray:
+    """Fixed-layout ASCII texts, one per row (object array of bytes), from constant bytes,
+    uint8 matrices and (values, width[, natural]) digit columns."""
+    columns = [np.broadcast_to(np.frombuffer(p, np.uint8), (rows, len(p))) if isinstance(p, bytes)
+               else p if isinstance(p, np.ndarray) else _digits(*p) for p in pieces]
+    matrix = np.concatenate(columns, axis=1)
+    return matrix.view(f"S{matrix.shape[1]}").ravel().astype(object)
+
+
+def _day_texts(first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """`_day_text` of days first … last as uint8 matrices: yyyyMMdd, and dd/MM/yyyy."""
+    texts = [_day_text(d) for d in range(first, last + 1)]
+    compact = "".join(c for c, _ in texts).encode()
+    slashed = "".join(s for _, s in texts).encode()
+    return (np.frombuffer(compact, np.uint8).reshape(-1, 8),
+            np.frombuffer(slashed, np.uint8).reshape(-1, 10))
+
+
+@functools.cache
+def _tod_texts() -> tuple[np.ndarray, np.ndarray]:
+    """_TOD_COMPACT and _TOD_SLASHED as uint8 matrices indexed by second of the day."""
+    return (np.frombuffer("".join(_TOD_COMPACT).encode(), np.uint8).reshape(DAY, 6),
+            np.frombuffer("".join(_TOD_SLASHED).encode(), np.uint8).reshape(DAY, 9))
+
+
+def _choice(u: np.ndarray, thresholds) -> np.ndarray:
+    """Which interval between increasing thresholds each uniform falls in (0: below the first)."""
+    return np.searchsorted(np.asarray(thresholds, dtype=np.float64), u, side="right")
+
+
+class _Fragments:
+    """A field's JSON fragments by integer code (a small range), each made once, the first
+    time a page needs it."""
+
+    def __init__(self, make):
+        self._make = make
+        self._lock = threading.Lock()
+        self._table = np.empty(0, dtype=object)  # None where not made yet
+
+    def __call__(self, codes: np.ndarray) -> np.ndarray:
+        table = self._table
+        if codes.max() < len(table):
+            picked = table.take(codes)
+            if not np.equal(picked, None).any():
+                return picked
+        with self._lock:
+            self._fill(codes)
+            return self._table.take(codes)
+
+    def _fill(self, codes: np.ndarray) -> None:
+        table = self._table
+        if codes.max() >= len(table):
+            table = np.concatenate([table, np.full(codes.max() + 1 - len(table), None, dtype=object)])
+        for code in np.unique(codes[np.equal(table[codes], None)]).tolist():
+            table[code] = self._make(code)
+        self._table = table
+
+
+class PageMess:
+    """Mess's spelling choices for the rows of a page, as code columns; all 0 when clean."""
+
+    def __init__(self, u: np.ndarray, clean: bool):
+        # float64, as Mess compares Python floats: float32 comparisons could differ.
+        self.u, self.clean = u.astype(np.float64), clean
+        self.slashed = self.when(self.u[:, 0] < 0.25)
+        self.empty = self.when(_choice(self.u[:, 5], (0.55, 0.7, 0.85)))
+
+    def when(self, codes: np.ndarray) -> np.ndarray:
+        return np.zeros_like(codes) if self.clean else codes
+
+    def pad(self, col: int, rate: float = 0.04) -> np.ndarray:
+        """0 as is, 1 " x", 2 "x ", 3 "  x  " (Mess.pad)."""
+        u = self.u[:, col]
+        return self.when(np.where(u >= rate, 0, 1 + _choice(u / rate, (0.4, 0.8))))
+
+    def int_code(self, col: int, rate: float) -> np.ndarray:
+        """0 a number, 1 its digits, 2 " digits " (Mess.int_code)."""
+        u = self.u[:, col]
+        return self.when(np.where(u >= rate, 0, np.where(u < rate * 0.1, 2, 1)))
+
+    def below(self, col: int, level: float) -> np.ndarray:
+        return self.when((self.u[:, col] < level).astype(np.int64))
+
+    def above(self, col: int, level: float) -> np.ndarray:
+        return self.when((self.u[:, col] > level).astype(np.int64))
+
+
+def _padded(value: str, code: int) -> str:
+    return (value, f" {value}", f"{value} ", f"  {value}  ")[code]
+
+
+def _int_spelled(value: int, code: int):
+    return (value, str(value), f" {value} ")[code]
+
+
+def _amount_spelled(amount: int, code: int):
+    dotted = f"{amount:,}".replace(",", ".")
+    return (amount, str(amount), dotted, f"{dotted} đ")[code]
+
+
+def _channel_spelled(channel: int, code: int):
+    label = CHANNEL_LABELS[channel]
+    return (channel, str(channel), label, _nfd(label))[code]
+
+
+def _applicant_names() -> list[str]:
+    """Every applicant name of Renderer.dossier, by the code `_applicant_codes` gives: people
+    (gender, family, middle, given), then businesses and organizations (type, kind, word)."""
+    people = [f"{FAMILY_NAMES[f]} {middle[m]} {given[g]}"
+              for middle, given in ((MIDDLE_MALE, GIVEN_MALE), (MIDDLE_FEMALE, GIVEN_FEMALE))
+              for f in range(len(FAMILY_NAMES)) for m in range(len(middle)) for g in range(len(given))]
+    others = [f"{kinds[k]} {word}" for kinds in (BUSINESS_KINDS, ORG_KINDS)
+              for k in range(4) for word in BUSINESS_WORDS]
+    return people + others
+
+
+APPLICANT_NAMES = _applicant_names()
+N_PEOPLE = 2 * len(FAMILY_NAMES) * len(MIDDLE_MALE) * len(GIVEN_MALE)
+
+
+def _applicant_codes(c: dict, id_number: np.ndarray) -> np.ndarray:
+    """Index in APPLICANT_NAMES of each dossier's applicant (`c`: DOSSIER_SMALL columns)."""
+    person = ((c["gender"] * len(FAMILY_NAMES) + c["family"]) * len(MIDDLE_MALE)
+              + c["middle"]) * len(GIVEN_MALE) + c["given"]
+    kind = id_number % len(BUSINESS_KINDS)
+    word = (id_number // 7) % len(BUSINESS_WORDS)
+    organization = N_PEOPLE + ((c["applicant_type"] - 1) * len(BUSINESS_KINDS) + kind) \
+        * len(BUSINESS_WORDS) + word
+    return np.where(c["applicant_type"] == 0, person, organization)
+
+
+def _number_or_digits(code: int):
+    value, as_text = divmod(code, 2)
+    return str(value) if as_text else value
+
+
+def _timestamps(name: str, t: np.ndarray, slashed: np.ndarray, close: bytes = b'"') -> np.ndarray:
+    """`,"name":"<Mess.ts(t)>"` fragments: yyyyMMddHHmmss, or dd/MM/yyyy HH:mm:ss where slashed."""
+    day, tod = np.divmod(t, DAY)
+    first = int(day.min())
+    day -= first
+    compact, slash = _day_texts(first, first + int(day.max()))
+    tod_compact, tod_slash = _tod_texts()
+    head = b',"%s":"' % name.encode()
+    out = _text(len(t), head, compact.take(day, 0), tod_compact.take(tod, 0), close)
+    if slashed.any():
+        day, tod = day[slashed], tod[slashed]
+        out[slashed] = _text(len(day), head, slash.take(day, 0), tod_slash.take(tod, 0), close)
+    return out
+
+
+def _dates(day: np.ndarray) -> np.ndarray:
+    """yyyyMMdd of local day numbers, as a uint8 matrix."""
+    first = int(day.min())
+    return _day_texts(first, int(day.max()))[0].take(day - first, 0)
+
+
+def _gather(days: dict, day: np.ndarray, index: np.ndarray, pick) -> list[np.ndarray]:
+    """Columns of a page's rows, in page order: `pick(dd, rows)` reads the rows of one day.
+    Read day by day with `take` (much cheaper than fancy indexing), then put in page order."""
+    order = np.argsort(day, kind="stable")
+    by_day = day.take(order)
+    rows = index.take(order)
+    bounds = [0, *(np.flatnonzero(np.diff(by_day)) + 1).tolist(), len(day)]
+    parts = [pick(days[int(by_day[lo])], rows[lo:hi]) for lo, hi in zip(bounds, bounds[1:])]
+    back = np.argsort(order)
+    return [np.concatenate(column).take(back, 0) for column in zip(*parts)]
+
+
+def _dossier_rows(dd: DayData, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    return dd.small.take(rows, 0), dd.big.take(rows, 0), dd.t.take(rows, 0), dd.st.take(rows, 0), \
+        dd.mess.take(rows, 0)
+
+
+def _payment_rows(dd: DayData, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The payments' columns, and the agency and procedure of their dossiers."""
+    return dd.p_small.take(rows, 0), dd.p_amount.take(rows), dd.p_t.take(rows, 0), \
+        dd.p_st.take(rows, 0), dd.p_mess.take(rows, 0), \
+        dd.small[:, :2].take(dd.p_small[:, P_DOSSIER].take(rows), 0)
+
+
+class PageRenderer:
+    """Renders a page of feed records column-wise; the bytes are those of Renderer.encode of
+    Renderer.dossier/payment for each record."""
+
+    def __init__(self, renderer: Renderer):
+        self.r, self.clean = renderer, renderer.opts.clean
+        cat = renderer.cat
+        self.n_procs, self.n_agencies = len(cat.procedures), len(cat.agencies)
+        # Known codes, then the unknown references the per-record path makes up.
+        procs = [p.code for p in cat.procedures] + [f"2.{990000 + k:06d}" for k in range(37)]
+        agencies = [a.code for a in cat.agencies] + [
+            f"{900 + k:03d}.00.99.{PROVINCE_SUFFIX}" for k in range(13)]
+        # Dossier keys up to their date: one per agency, then the payments' unknown "XX".
+        keys = [self._open(f"{PROVINCE_SUFFIX}.{short}-") for short in renderer.agency_short]
+        keys.append(self._open(f"{PROVINCE_SUFFIX}.XX-"))
+        self.dossier_key = np.array([b'{"MaHoSo":' + k for k in keys], dtype=object)
+        self.payment_key = np.array([b',"MaHoSo":' + k for k in keys], dtype=object)
+        fee_type, fees = renderer.fee_type, cat.proc_fee.tolist()
+        self.fees = cat.proc_fee
+        spellings = {  # how each field's value follows from its code
+            "MaTTHC": lambda c: _padded(procs[c // 4], c % 4),
+            "MaDonVi": lambda c: _padded(agencies[c // 4], c % 4),
+            "KenhThucHien": lambda c: _channel_spelled(c // 4, c % 4),
+            "NopTuXa": lambda c: EMPTY_SPELLINGS[c] if c < 4 else _number_or_digits(c - 4),
+            "LoaiDoiTuong": lambda c: APPLICANT_TYPES[c],
+            "ChuHoSo": lambda c: _nfd(APPLICANT_NAMES[c // 2]) if c % 2 else APPLICANT_NAMES[c // 2],
+            "TrangThaiHoSo": lambda c: _int_spelled(c // 3, c % 3),
+            "HinhThucTra": lambda c: _int_spelled(c // 3, c % 3),
+            "HoSoCoThanhPhanSoHoa": _number_or_digits,
+            "SoTien": lambda c: _amount_spelled(fees[c // 4], c % 4),
+            "LoaiPhiLePhi": lambda c: _padded(FEE_TYPE[fee_type[c // 4]], c % 4),
+            "HinhThucThanhToan": lambda c: _padded(PAYMENT_METHOD[c // 4], c % 4),
+            "KenhThanhToan": lambda c: (EMPTY_SPELLINGS[c] if c < 4 else
+                                        _padded(PAYMENT_PORTAL[(c - 4) // 4], (c - 4) % 4)),
+            "TrangThai": lambda c: _padded(PAYMENT_STATUS[c // 4], c % 4),
+        }
+        self.fragments = {name: _Fragments(lambda c, name=name, spell=spell: self._field(name, spell(c)))
+                          for name, spell in spellings.items()}
+        self._empties: dict[str, np.ndarray] = {}
+
+    def _open(self, text: str) -> bytes:
+        """A JSON string without its closing quote: JSON escapes character by character, so
+        the rest of the string can follow."""
+        return self.r.encoder.encode(text)[:-1]
+
+    def _field(self, name: str, value) -> bytes:
+        if value is ABSENT_FIELD:
+            return b""
+        encode = self.r.encoder.encode
+        return b"," + encode(name) + b":" + encode(value)
+
+    def _or_empty(self, name: str, fragments: np.ndarray, present: np.ndarray, mx: PageMess) -> np.ndarray:
+        """The fragments where present, else the record's empty spelling of the field."""
+        table = self._empties.get(name)
+        if table is None:
+            table = np.array([self._field(name, v) for v in EMPTY_SPELLINGS], dtype=object)
+            self._empties[name] = table
+        missing = ~present
+        fragments[missing] = table[mx.empty[missing]]
+        return fragments
+
+    def _codes(self, proc, agency, unknown, day, index, mx: PageMess) -> list[np.ndarray]:
+        """MaTTHC and MaDonVi, made-up codes for unknown references (1 procedure, 2 agency)."""
+        proc = np.where(unknown == 1, self.n_procs + (day + index) % 37, proc)
+        agency = np.where(unknown == 2, self.n_agencies + (day + index) % 13, agency)
+        return [self.fragments["MaTTHC"](proc * 4 + mx.pad(3)),
+                self.fragments["MaDonVi"](agency * 4 + mx.pad(4))]
+
+    @staticmethod
+    def _join(fields: list[np.ndarray]) -> list[bytes]:
+        return [b"".join(parts) for parts in zip(*(f.tolist() for f in fields))]
+
+    def dossiers(self, day_data, day: np.ndarray, index: np.ndarray, slot: np.ndarray) -> list[bytes]:
+        """The records (day, index, slot) as Renderer.dossier spells them; `day_data(day)` is
+        the DayData of a day."""
+        return self._page(day_data, day, index, slot, _dossier_rows, self._dossier_fields, self.r.dossier)
+
+    def payments(self, day_data, day: np.ndarray, index: np.ndarray, slot: np.ndarray) -> list[bytes]:
+        """The records (day, index, slot) as Renderer.payment spells them."""
+        return self._page(day_data, day, index, slot, _payment_rows, self._payment_fields, self.r.payment)
+
+    def _page(self, day_data, day, index, slot, pick, fields, per_record) -> list[bytes]:
+        """`fields` gives the fragments of every record, and which records the per-record path
+        must render instead (invalid ones, whose spelling is irregular)."""
+        if len(day) == 0:
+            return []
+        days = {d: day_data(d) for d in np.unique(day).tolist()}
+        fragments, irregular = fields(day, index, slot, *_gather(days, day, index, pick))
+        records = self._join(fragments)
+        for p in np.flatnonzero(irregular).tolist():
+            records[p] = self.r.encode(per_record(days[int(day[p])], int(index[p]), int(slot[p])))
+        return records
+
+    def _dossier_fields(self, day, index, slot, small, big, t, st, u):
+        """Fragments of each field of Renderer.dossier, and the invalid records."""
+        k = len(day)
+        c = dict(zip(DOSSIER_SMALL, small.T.astype(np.int64)))
+        id_number, phone, due = big.T
+        mx = PageMess(u, self.clean)
+        f = self.fragments
+        status = st[np.arange(k), slot].astype(np.int64)
+        channel = c["channel"]
+        received = (slot >= 1) & (t[:, 1] < ABSENT)
+        has_phone = phone >= 0
+        ended = (status == 9) | (status == 10)
+        submitted = np.where(t[:, 0] < ABSENT, t[:, 0], t[:, 1])
+        invalid = (c["invalid"] > 0) & (slot >= c["invalid_from"])
+        return [
+            self.dossier_key.take(c["agency"]), _text(k, _dates(day), b"-", (index + 1, 7), b'"'),
+            *self._codes(c["proc"], c["agency"], c["unknown_ref"], day, index, mx),
+            f["KenhThucHien"](channel * 4 + mx.when(_choice(mx.u[:, 2], (0.6, 0.75, 0.88)))),
+            f["NopTuXa"](np.where(channel == 2, 4 + c["remote"] * 2 + 1 - mx.below(7, 0.1), mx.empty)),
+            f["LoaiDoiTuong"](c["applicant_type"]),
+            f["ChuHoSo"](_applicant_codes(c, id_number) * 2 + mx.below(6, 0.1)),
+            _text(k, b',"SoGiayToChuHoSo":"', (id_number, 12), b'"'),
+            self._or_empty("SoDienThoai", _text(k, b',"SoDienThoai":"0', (
+                np.where(has_phone, phone, 10**8), 9, True), b'"'), has_phone, mx),
+            _timestamps("NgayNopHoSo", submitted, mx.slashed),
+            self._timestamp_or_empty("NgayTiepNhan", t[:, 1], received, submitted, mx),
+            self._timestamp_or_empty("NgayHenTra", due, received & (due >= 0), submitted, mx),
+            self._timestamp_or_empty("NgayKetThucXuLy", t[:, 5], ended, submitted, mx),
+            self._timestamp_or_empty("NgayTra", t[:, 6], status == 10, submitted, mx),
+            f["TrangThaiHoSo"](status * 3 + mx.int_code(1, 0.3)),
+            f["HinhThucTra"](c["return_mode"] * 3 + mx.int_code(7, 0.2)),
+            f["HoSoCoThanhPhanSoHoa"](c["digitized"] * 2 + 1 - mx.above(7, 0.9)),
+            _timestamps("NgayCapNhat", t[np.arange(k), slot], mx.slashed, b'"}'),
+        ], invalid
+
+    def _timestamp_or_empty(self, name: str, t: np.ndarray, present: np.ndarray, stand_in: np.ndarray,
+                            mx: PageMess) -> np.ndarray:
+        """Timestamps where present, else empty; absent times are formatted as `stand_in`
+        (times of the page's days) before being replaced, to keep the day tables small."""
+        formatted = _timestamps(name, np.where(present, t, stand_in), mx.slashed)
+        return self._or_empty(name, formatted, present, mx)
+
+    def _payment_fields(self, day, index, slot, small, amount, t, st, u, owner):
+        """Fragments of each field of Renderer.payment, and the records to render one by one."""
+        k = len(day)
+        c = dict(zip(PAYMENT_SMALL, small.T.astype(np.int64)))
+        agency, proc = owner.T.astype(np.int64)
+        mx = PageMess(u, self.clean)
+        f = self.fragments
+        date = _dates(day)
+        unknown, portal = c["unknown_ref"], c["portal"]
+        invalid = (c["invalid"] > 0) & (slot >= c["invalid_from"])
+        # Amounts are spelled by procedure (a small code range): the generator charges the
+        # procedure's fee, any other amount would take the per-record path.
+        other_amount = amount != self.fees.take(proc)
+        return [
+            _text(k, b'{"MaGiaoDich":"GD', date, (c["dossier"] + 1, 7), (c["attempt"], 1), b'"'),
+            self._payment_dossier(c["dossier"], agency, unknown, date, index, mx),
+            *self._codes(proc, agency, unknown, day, index, mx),
+            f["SoTien"](proc * 4 + mx.when(_choice(mx.u[:, 6], (0.5, 0.7, 0.85)))),
+            f["LoaiPhiLePhi"](proc * 4 + mx.pad(9)),
+            f["HinhThucThanhToan"](c["method"] * 4 + mx.pad(2)),
+            f["KenhThanhToan"](np.where(portal >= 0, 4 + portal * 4 + mx.pad(7), mx.empty)),
+            f["TrangThai"](st[np.arange(k), slot].astype(np.int64) * 4 + mx.pad(1)),
+            _timestamps("ThoiGianGD", np.where(t[:, 0] < ABSENT, t[:, 0], t[:, 1]), mx.slashed),
+            _timestamps("NgayCapNhat", t[np.arange(k), slot], mx.slashed, b'"}'),
+        ], invalid | other_amount
+
+    def _payment_dossier(self, dossier, agency, unknown, date, index, mx: PageMess) -> np.ndarray:
+        """MaHoSo of a payment: its dossier's key; none (3) or a made-up key (4) when unknown."""
+        made_up = unknown == 4
+        owner = np.where(made_up, self.n_agencies, agency)
+        seq = np.where(made_up, 9_000_000 + index, dossier + 1)
+        keys = self.payment_key.take(owner) + _text(len(date), date, b"-", (seq, 7), b'"')
+        return self._or_empty("MaHoSo", keys, unknown != 3, mx)
+
+
 class Entry(NamedTuple):
     """One record of a window: where it is generated and which version is current."""
     t: int
@@ -687,10 +1073,19 @@ class Window:
         return len(self.t)
 
     def entries(self, lo: int, hi: int) -> list[Entry]:
-        lo, hi = max(lo, 0), max(min(hi, len(self.t)), 0)
-        day, index = np.divmod(self.iid[lo:hi], ID_SPAN)
+        lo, hi = self._bounds(lo, hi)
+        day, index, slot = self.rows(lo, hi)
         return [Entry(*row) for row in zip(self.t[lo:hi].tolist(), self.key[lo:hi].tolist(),
-                                            day.tolist(), index.tolist(), self.slot[lo:hi].tolist())]
+                                            day.tolist(), index.tolist(), slot.tolist())]
+
+    def rows(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Day, index within the day and slot of records [lo, hi), as arrays."""
+        lo, hi = self._bounds(lo, hi)
+        day, index = np.divmod(self.iid[lo:hi], ID_SPAN)
+        return day, index, self.slot[lo:hi]
+
+    def _bounds(self, lo: int, hi: int) -> tuple[int, int]:
+        return max(lo, 0), max(min(hi, len(self.t)), 0)
 
 
 class Generator:
@@ -700,6 +1095,7 @@ class Generator:
         self.opts = opts
         self.catalogue = build_catalogue(opts.seed, SIZES[opts.size], opts.start, opts.end)
         self.renderer = Renderer(self.catalogue, opts)
+        self.pages = PageRenderer(self.renderer)
         self.first_day = day_number(opts.start)
         self.end_day = day_number(opts.end)
         self._days: OrderedDict[int, DayData] = OrderedDict()
@@ -804,6 +1200,13 @@ class Generator:
         if entity == "dossier":
             return self.renderer.encode(self.renderer.dossier(dd, entry.index, slot))
         return self.renderer.encode(self.renderer.payment(dd, entry.index, slot))
+
+    def render_page(self, entity: str, window: Window, lo: int, hi: int) -> list[bytes]:
+        """`render` of each record [lo, hi) of the window, in one column-wise pass."""
+        day, index, slot = window.rows(lo, hi)
+        if entity == "dossier":
+            return self.pages.dossiers(self.day, day, index, slot)
+        return self.pages.payments(self.day, day, index, slot)
 
     def previous_version(self, entity: str, entry: Entry, start: int) -> int | None:
         """The slot of the record's previous version when it too lies in the window, else None."""
