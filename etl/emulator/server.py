@@ -357,8 +357,7 @@ class Handler(BaseHTTPRequestHandler):
         lo = (page - 1) * size
         g = state.generator
         items = state.page_items(
-            (entity, a, b, now, lo, size),
-            lambda: [g.render(entity, e) for e in window.entries(lo, lo + size)])
+            (entity, a, b, now, lo, size), lambda: g.render_page(entity, window, lo, lo + size))
         if fault == "repeat" and lo > 0:
             # Some records of the previous page again (a server re-reading a moving cursor).
             earlier = [e for e in window.entries(lo - size, lo) if g.is_repeatable(e)]
