@@ -21,32 +21,39 @@ LEFT JOIN core.fact_dossier AS f ON f.dossier_id = s.dossier_id
 WHERE s.is_valid AND NOT s.superseded
   AND (f.dossier_id IS NULL OR s.updated_at >= f.updated_at);
 
-INSERT INTO core.fact_dossier BY NAME
-SELECT a.* EXCLUDE (old_received_at, old_finished_at, old_returned_at),
-       CASE WHEN p.valid_to IS NULL OR CAST(a.received_at AS DATE) <= p.valid_to
-            THEN p.procedure_sk END                         AS procedure_sk,
-       ag.agency_sk,
-       load_date_key(a.received_at)                          AS received_date_key,
-       load_date_key(a.finished_at)                          AS finished_date_key,
-       load_date_key(a.returned_at)                          AS returned_date_key,
-       getvariable('load_run_id')                            AS run_id
-FROM load_dossier_applied AS a
-JOIN core.dim_agency AS ag ON ag.agency_code = a.agency_code
-ASOF LEFT JOIN core.dim_procedure AS p
-  ON p.procedure_code = a.procedure_code AND CAST(a.received_at AS DATE) >= p.valid_from
-ON CONFLICT (dossier_id) DO UPDATE SET
-    procedure_code = excluded.procedure_code, procedure_sk = excluded.procedure_sk,
-    agency_code = excluded.agency_code, agency_sk = excluded.agency_sk,
-    channel_code = excluded.channel_code, remote_submission = excluded.remote_submission,
-    applicant_type = excluded.applicant_type, applicant_key = excluded.applicant_key,
-    submitted_at = excluded.submitted_at, received_at = excluded.received_at,
-    due_at = excluded.due_at, finished_at = excluded.finished_at,
-    returned_at = excluded.returned_at, received_date_key = excluded.received_date_key,
-    finished_date_key = excluded.finished_date_key, returned_date_key = excluded.returned_date_key,
-    status = excluded.status, return_method = excluded.return_method,
-    has_digitized = excluded.has_digitized, updated_at = excluded.updated_at,
-    run_id = excluded.run_id
-WHERE excluded.updated_at >= fact_dossier.updated_at;
+-- MERGE by key, not INSERT … ON CONFLICT: the facts carry no primary-key index (an ART index
+-- is held in memory and grew by ~400 MB per month of a large province); the key stays unique
+-- because a batch holds one winning state per key (NOT superseded) and MERGE matches on it.
+-- load_dossier_applied holds only states at least as new as the stored ones.
+MERGE INTO core.fact_dossier AS f
+USING (
+    SELECT a.* EXCLUDE (old_received_at, old_finished_at, old_returned_at),
+           CASE WHEN p.valid_to IS NULL OR CAST(a.received_at AS DATE) <= p.valid_to
+                THEN p.procedure_sk END                         AS procedure_sk,
+           ag.agency_sk,
+           load_date_key(a.received_at)                          AS received_date_key,
+           load_date_key(a.finished_at)                          AS finished_date_key,
+           load_date_key(a.returned_at)                          AS returned_date_key,
+           getvariable('load_run_id')                            AS run_id
+    FROM load_dossier_applied AS a
+    JOIN core.dim_agency AS ag ON ag.agency_code = a.agency_code
+    ASOF LEFT JOIN core.dim_procedure AS p
+      ON p.procedure_code = a.procedure_code AND CAST(a.received_at AS DATE) >= p.valid_from
+) AS s
+ON f.dossier_id = s.dossier_id
+WHEN MATCHED THEN UPDATE SET
+    procedure_code = s.procedure_code, procedure_sk = s.procedure_sk,
+    agency_code = s.agency_code, agency_sk = s.agency_sk,
+    channel_code = s.channel_code, remote_submission = s.remote_submission,
+    applicant_type = s.applicant_type, applicant_key = s.applicant_key,
+    submitted_at = s.submitted_at, received_at = s.received_at,
+    due_at = s.due_at, finished_at = s.finished_at,
+    returned_at = s.returned_at, received_date_key = s.received_date_key,
+    finished_date_key = s.finished_date_key, returned_date_key = s.returned_date_key,
+    status = s.status, return_method = s.return_method,
+    has_digitized = s.has_digitized, updated_at = s.updated_at,
+    run_id = s.run_id
+WHEN NOT MATCHED THEN INSERT BY NAME;
 
 CREATE OR REPLACE TEMP TABLE load_payment_applied AS
 SELECT s.transaction_id, s.dossier_id, s.procedure_code, s.agency_code, s.amount_vnd, s.fee_type,
@@ -57,26 +64,29 @@ LEFT JOIN core.fact_payment AS f ON f.transaction_id = s.transaction_id
 WHERE s.is_valid AND NOT s.superseded
   AND (f.transaction_id IS NULL OR s.updated_at >= f.updated_at);
 
-INSERT INTO core.fact_payment BY NAME
-SELECT a.* EXCLUDE (old_dossier_id, old_transacted_at),
-       CASE WHEN p.valid_to IS NULL OR CAST(a.transacted_at AS DATE) <= p.valid_to
-            THEN p.procedure_sk END                         AS procedure_sk,
-       ag.agency_sk,
-       load_date_key(a.transacted_at)                        AS transacted_date_key,
-       getvariable('load_run_id')                            AS run_id
-FROM load_payment_applied AS a
-LEFT JOIN core.dim_agency AS ag ON ag.agency_code = a.agency_code
-ASOF LEFT JOIN core.dim_procedure AS p
-  ON p.procedure_code = a.procedure_code AND CAST(a.transacted_at AS DATE) >= p.valid_from
-ON CONFLICT (transaction_id) DO UPDATE SET
-    dossier_id = excluded.dossier_id, procedure_code = excluded.procedure_code,
-    procedure_sk = excluded.procedure_sk, agency_code = excluded.agency_code,
-    agency_sk = excluded.agency_sk, amount_vnd = excluded.amount_vnd,
-    fee_type = excluded.fee_type, payment_method_code = excluded.payment_method_code,
-    payment_portal = excluded.payment_portal, status = excluded.status,
-    transacted_at = excluded.transacted_at, transacted_date_key = excluded.transacted_date_key,
-    updated_at = excluded.updated_at, run_id = excluded.run_id
-WHERE excluded.updated_at >= fact_payment.updated_at;
+MERGE INTO core.fact_payment AS f
+USING (
+    SELECT a.* EXCLUDE (old_dossier_id, old_transacted_at),
+           CASE WHEN p.valid_to IS NULL OR CAST(a.transacted_at AS DATE) <= p.valid_to
+                THEN p.procedure_sk END                         AS procedure_sk,
+           ag.agency_sk,
+           load_date_key(a.transacted_at)                        AS transacted_date_key,
+           getvariable('load_run_id')                            AS run_id
+    FROM load_payment_applied AS a
+    LEFT JOIN core.dim_agency AS ag ON ag.agency_code = a.agency_code
+    ASOF LEFT JOIN core.dim_procedure AS p
+      ON p.procedure_code = a.procedure_code AND CAST(a.transacted_at AS DATE) >= p.valid_from
+) AS s
+ON f.transaction_id = s.transaction_id
+WHEN MATCHED THEN UPDATE SET
+    dossier_id = s.dossier_id, procedure_code = s.procedure_code,
+    procedure_sk = s.procedure_sk, agency_code = s.agency_code,
+    agency_sk = s.agency_sk, amount_vnd = s.amount_vnd,
+    fee_type = s.fee_type, payment_method_code = s.payment_method_code,
+    payment_portal = s.payment_portal, status = s.status,
+    transacted_at = s.transacted_at, transacted_date_key = s.transacted_date_key,
+    updated_at = s.updated_at, run_id = s.run_id
+WHEN NOT MATCHED THEN INSERT BY NAME;
 
 -- A catalogue change (new version, corrected validity, completed inferred member) can move
 -- facts of that code to another version: re-resolve them all.
