@@ -23,7 +23,8 @@ WHERE s.is_valid AND NOT s.superseded
 
 -- MERGE by key, not INSERT … ON CONFLICT: the facts carry no primary-key index (an ART index
 -- is held in memory and grew by ~400 MB per month of a large province); the key stays unique
--- because a batch holds one winning state per key (NOT superseded) and MERGE matches on it.
+-- because a batch holds one winning state per key (NOT superseded; 020_check_batch.sql refuses
+-- a batch that does not) and MERGE matches on it.
 -- load_dossier_applied holds only states at least as new as the stored ones.
 MERGE INTO core.fact_dossier AS f
 USING (
