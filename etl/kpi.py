@@ -1,10 +1,10 @@
 """The KPI marts: `mart.kpi_value` exactly as kpis.md defines it, its extra views, the scorecard.
 
-All the arithmetic is in `sql/marts/`: the facts are aggregated once per rebuild to (month,
-agency) temp tables (facts_by_month.sql), then one file per KPI, each a SELECT of
-(period_type, period_start, agency_code, kpi_code, numerator, denominator), adds the months of the
-periods in the temp table `kpi_build_period` up. This module only decides which periods to build
-and runs the files.
+All the arithmetic is in `sql/marts/`: the facts of the months to recompute are aggregated once
+to (month, agency) terms kept in mart.kpi_month_term (month_terms.sql), then one file per KPI, each
+a SELECT of (period_type, period_start, agency_code, kpi_code, numerator, denominator), adds up the
+months of the periods in the temp table `kpi_build_period`. This module only decides which periods
+to build and runs the files.
 
 Incremental and full rebuilds run the same SQL; they differ only in the periods requested, so
 any sequence of `rebuild_pending` calls gives what `rebuild_all` gives on the same data.
@@ -65,11 +65,7 @@ _TEMP_OBJECTS = (
     ("TABLE", "kpi_period_month"),
     ("TABLE", "kpi_build_period"),
     ("TABLE", "kpi_online_tx_month"),
-    ("TABLE", "kpi_payment_month"),
-    ("TABLE", "kpi_returned_month"),
-    ("TABLE", "kpi_finished_month"),
-    ("TABLE", "kpi_fee_dossier_month"),
-    ("TABLE", "kpi_received_month"),
+    ("TABLE", "kpi_fact_month"),
     ("TABLE", "kpi_requested_period"),
 )
 
@@ -83,8 +79,8 @@ def _rebuild(con: duckdb.DuckDBPyConnection, requested_periods_sql: str) -> int:
     """Recompute mart.kpi_value for the periods `requested_periods_sql` creates as the temp table
     kpi_requested_period (period_type, period_start); returns the rows written."""
     con.execute(requested_periods_sql)
-    con.execute(read_sql("marts/scan_bounds.sql"))
-    con.execute(read_sql("marts/facts_by_month.sql"))
+    con.execute(read_sql("marts/month_terms.sql"))
+    con.execute(read_sql("marts/online_tx_month.sql"))
     con.execute(read_sql("marts/periods_build.sql"))
     con.execute(read_sql("marts/catalogue.sql"))
     for sql_file in KPI_FILES.values():
@@ -102,8 +98,9 @@ def _rebuild(con: duckdb.DuckDBPyConnection, requested_periods_sql: str) -> int:
 def _drop_temp_objects(con: duckdb.DuckDBPyConnection) -> None:
     for kind, name in _TEMP_OBJECTS:
         con.execute(f"DROP {kind} IF EXISTS temp.{name}")
-    for bound in ("first", "end"):
-        con.execute(f"RESET VARIABLE kpi_{bound}")
+    for scope in ("fact", "period"):
+        for bound in ("first", "end"):
+            con.execute(f"RESET VARIABLE kpi_{scope}_{bound}")
 
 
 def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
@@ -136,6 +133,8 @@ def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:
 def rebuild_all(con: duckdb.DuckDBPyConnection) -> int:
     """Rebuild mart.kpi_value from scratch (every period); clears the dirty periods too."""
     con.execute("DELETE FROM mart.kpi_value")
+    # Every month is recomputed from the facts, into the table as month_terms.sql defines it now.
+    con.execute("DROP TABLE IF EXISTS mart.kpi_month_term")
     written = _rebuild(con, read_sql("marts/periods_all.sql"))
     con.execute("DELETE FROM audit.kpi_dirty_period")
     return written

@@ -70,9 +70,11 @@ def _date_key(ts: datetime | None) -> int | None:
 def insert_dossier(con, row, run_id="test") -> None:
     (dossier_id, procedure, agency, channel, remote, received, due, finished, returned,
      status, return_method, digitized) = row
+    # Delete, then insert: the facts need not carry a primary key (the load keeps them unique).
+    con.execute("DELETE FROM core.fact_dossier WHERE dossier_id = ?", [dossier_id])
     con.execute(
         """
-        INSERT OR REPLACE INTO core.fact_dossier BY NAME
+        INSERT INTO core.fact_dossier BY NAME
         SELECT ? AS dossier_id, ? AS procedure_code, ? AS agency_code,
                (SELECT agency_sk FROM core.dim_agency WHERE agency_code = ?) AS agency_sk,
                ? AS channel_code, ? AS remote_submission, ?::TIMESTAMP AS received_at,
@@ -89,9 +91,10 @@ def insert_dossier(con, row, run_id="test") -> None:
 
 def insert_payment(con, row, run_id="test") -> None:
     transaction_id, dossier_id, procedure, agency, method, status, at = row
+    con.execute("DELETE FROM core.fact_payment WHERE transaction_id = ?", [transaction_id])
     con.execute(
         """
-        INSERT OR REPLACE INTO core.fact_payment BY NAME
+        INSERT INTO core.fact_payment BY NAME
         SELECT ? AS transaction_id, ? AS dossier_id, ? AS procedure_code, ? AS agency_code,
                100000 AS amount_vnd, ? AS payment_method_code, ? AS status,
                ?::TIMESTAMP AS transacted_at, ? AS transacted_date_key,

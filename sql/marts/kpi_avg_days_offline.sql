@@ -12,7 +12,8 @@ SELECT
     'AVG_DAYS_OFFLINE' AS kpi_code,
     sum(m.offline_seconds) / 86400.0 AS numerator,
     sum(m.offline_finished) AS denominator
-FROM kpi_finished_month AS m
+FROM mart.kpi_month_term AS m
 JOIN kpi_period_month AS p USING (month_start)
 GROUP BY GROUPING SETS ((p.period_type, p.period_start, m.agency_code), (p.period_type, p.period_start))
+-- Term rows carry every KPI of their agency, 0 where it has none: only denominators > 0 count.
 HAVING sum(m.offline_finished) > 0

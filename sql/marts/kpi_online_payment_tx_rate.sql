@@ -7,9 +7,10 @@ SELECT
     p.period_start,
     CASE WHEN grouping(m.agency_code) = 1 THEN '*' ELSE m.agency_code END AS agency_code,
     'ONLINE_PAYMENT_TX_RATE' AS kpi_code,
-    sum(m.online) AS numerator,
+    sum(m.online_payments) AS numerator,
     sum(m.successful) AS denominator
-FROM kpi_payment_month AS m
+FROM mart.kpi_month_term AS m
 JOIN kpi_period_month AS p USING (month_start)
 GROUP BY GROUPING SETS ((p.period_type, p.period_start, m.agency_code), (p.period_type, p.period_start))
-HAVING grouping(m.agency_code) = 1 OR m.agency_code IS NOT NULL
+-- Term rows carry every KPI of their agency, 0 where it has none: only denominators > 0 count.
+HAVING sum(m.successful) > 0 AND (grouping(m.agency_code) = 1 OR m.agency_code IS NOT NULL)

@@ -8,6 +8,8 @@ SELECT
     'POSTAL_RECEIPT_RATE' AS kpi_code,
     sum(m.postal) AS numerator,
     sum(m.received) AS denominator
-FROM kpi_received_month AS m
+FROM mart.kpi_month_term AS m
 JOIN kpi_period_month AS p USING (month_start)
 GROUP BY GROUPING SETS ((p.period_type, p.period_start, m.agency_code), (p.period_type, p.period_start))
+-- Term rows carry every KPI of their agency, 0 where it has none: only denominators > 0 count.
+HAVING sum(m.received) > 0
