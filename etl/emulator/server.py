@@ -94,7 +94,7 @@ class EmulatorState:
         self._lock = threading.Lock()
         self._window_lock = threading.Lock()
         self._windows: OrderedDict[tuple, Window] = OrderedDict()
-        self._pages: OrderedDict[tuple, list[bytes]] = OrderedDict()
+        self._pages: OrderedDict[tuple, bytes] = OrderedDict()
         self.requests = 0
         self.faults_served: dict[str, int] = {}
 
@@ -151,18 +151,18 @@ class EmulatorState:
                 self._windows.move_to_end(key)
         return entries, now
 
-    def page_items(self, key: tuple, render) -> list[bytes]:
-        """Rendered records of a page, kept for a few pages: a client retrying after a
-        transient fault asks for the same page again."""
+    def page_records(self, key: tuple, render) -> bytes:
+        """Rendered records of a page (joined by ','), kept for a few pages: a client retrying
+        after a transient fault asks for the same page again."""
         with self._lock:
-            items = self._pages.get(key)
-        if items is None:
-            items = render()
+            records = self._pages.get(key)
+        if records is None:
+            records = render()
             with self._lock:
-                self._pages[key] = items
+                self._pages[key] = records
                 while len(self._pages) > 8:
                     self._pages.popitem(last=False)
-        return items
+        return records
 
     def state(self) -> dict:
         g = self.generator
@@ -195,6 +195,7 @@ def _json(obj) -> bytes:
 
 
 def page_body(page: int, size: int, pages: int, total: int, items: list[bytes]) -> bytes:
+    """The page's JSON; `items` are records, or runs of records already joined by ','."""
     head = b'{"trang":%d,"soBanGhi":%d,"tongSoTrang":%d,"tongSoBanGhi":%d,"duLieu":[' % (
         page, size, pages, total)
     return head + b",".join(items) + b"]}"
@@ -356,13 +357,14 @@ class Handler(BaseHTTPRequestHandler):
         total = len(window)
         lo = (page - 1) * size
         g = state.generator
-        items = state.page_items(
+        records = state.page_records(
             (entity, a, b, now, lo, size), lambda: g.render_page(entity, window, lo, lo + size))
+        extra: list[bytes] = []  # records a fault serves before the page's
         if fault == "repeat" and lo > 0:
             # Some records of the previous page again (a server re-reading a moving cursor).
             earlier = [e for e in window.entries(lo - size, lo) if g.is_repeatable(e)]
             count = 1 + int(state.fault_rng_draw() * min(5, len(earlier))) if earlier else 0
-            items = [g.render(entity, e) for e in earlier[-count:]] + items if count else items
+            extra = [g.render(entity, e) for e in earlier[-count:]] if count else []
         elif fault == "mutate":
             # The data changed while the client paged: records served now in their previous
             # version reappear later in their current one; the totals move.
@@ -373,10 +375,10 @@ class Handler(BaseHTTPRequestHandler):
                     stale.append(g.render(entity, e, previous))
                     if len(stale) >= 3:
                         break
-            items = stale + items
+            extra = stale
             total += len(stale) + 1
         pages = -(-total // size)
-        return page_body(page, size, pages, total, items)
+        return page_body(page, size, pages, total, [*extra, records] if records else extra)
 
 
 def _required_instant(query: dict, name: str) -> dt.datetime:
