@@ -202,15 +202,25 @@ def test_procedure_levels_read_from_a_json_list(con, tmp_path):
     assert row["valid_from"] == date(2023, 1, 1) and row["valid_to"] is None
 
 
-def test_record_and_hash_keep_the_landed_line(con, tmp_path):
-    record = {"MaDonVi": "G18", "TenDonVi": nfd("Xã Tân Hòa"), "CapDonVi": "XA",
-              "HieuLucTu": "2025-07-01"}
-    (row,) = staged_rows(con, "agency", [record], tmp_path)
-    line = json.dumps(record, ensure_ascii=False)
-    assert json.loads(row["record"]) == record
+def test_record_and_hash_keep_the_landed_line_of_an_invalid_record(con, tmp_path):
+    invalid = {"MaDonVi": "G18", "TenDonVi": nfd("Xã Tân Hòa"), "CapDonVi": "XA",
+               "HieuLucTu": "2025-07-01"}
+    valid = {**invalid, "MaDonVi": "G19"}
+    landed = write_landed(tmp_path / "agency.jsonl.gz", [invalid, valid])
+    standardize.stage_entity(con, "agency", [LandedFile(landed, datetime(2023, 2, 1))])
+    (first_row_id,) = con.execute("SELECT min(row_id) FROM stg_agency").fetchall()[0]
+    standardize.judge_entity(con, "agency", [(first_row_id, "some rule failed", 1)])
+    cursor = con.execute("SELECT * FROM staged ORDER BY row_id")
+    names = [d[0] for d in cursor.description]
+    row, kept = [dict(zip(names, r)) for r in cursor.fetchall()]
+    line = json.dumps(invalid, ensure_ascii=False)
+    assert not row["is_valid"] and row["reasons"] == "some rule failed"
+    assert json.loads(row["record"]) == invalid
     assert row["record_hash"] == __import__("hashlib").sha256(row["record"].encode()).hexdigest()
-    assert row["agency_name"] == "Xã Tân Hòa" and row["agency_name"] != record["TenDonVi"]
+    assert row["agency_name"] == "Xã Tân Hòa" and row["agency_name"] != invalid["TenDonVi"]
     assert row["record"] == line
+    # A valid row's line stays in the landing zone only: the quarantine is the one reader.
+    assert kept["is_valid"] and kept["record"] is None and kept["record_hash"] is None
 
 
 @pytest.mark.parametrize("entity", ENTITIES)

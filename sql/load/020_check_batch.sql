@@ -34,11 +34,11 @@ LEFT JOIN landed AS l USING (entity, window_start);
 CREATE OR REPLACE TEMP TABLE load_problem (problem VARCHAR NOT NULL);
 
 INSERT INTO load_problem
-SELECT format('{} {} row(s) lack a bookkeeping column (window_start, is_valid, superseded, record or record_hash)',
+SELECT format('{} {} row(s) lack a bookkeeping column (window_start, is_valid, superseded, or an invalid row''s record or record_hash)',
               count(*), entity)
 FROM load_landed
 WHERE window_start IS NULL OR is_valid IS NULL OR superseded IS NULL
-   OR record IS NULL OR record_hash IS NULL
+   OR (NOT is_valid AND (record IS NULL OR record_hash IS NULL))
 GROUP BY entity;
 
 INSERT INTO load_problem

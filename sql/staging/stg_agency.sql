@@ -28,7 +28,6 @@ SELECT
     stg_code(MaDonVi)          AS record_key,
     window_start,
     record,
-    sha256(record)             AS record_hash,
     row_id,
     file_path,
     -- A reference list is a full snapshot: the later window's copy is the later state.

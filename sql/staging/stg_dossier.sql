@@ -1,7 +1,7 @@
 -- Dossier (hoso): THE mapping from the source's Vietnamese field names to ours.
 -- Input:  landed_dossier(row_id, window_start, file_path, record)  -- one landed JSON line per row.
 -- Output: stg_dossier  -- standardized columns (names of core.fact_dossier) + record_key,
---         window_start, record, record_hash, row_id, state_at (the state's time, for superseding);
+--         window_start, record, row_id, state_at (the state's time, for superseding);
 --         chk_dossier (view) -- the narrow frame GX validates: row_id, window_start, record_key and
 --         one boolean per rule of source-api.md "Some records are broken" (true = passes).
 -- A view: the JSON is parsed once, while stg_dossier is built.
@@ -49,7 +49,6 @@ SELECT
     stg_code(MaHoSo)                                    AS record_key,
     window_start,
     record,
-    sha256(record)                                      AS record_hash,
     row_id,
     file_path,
     updated_at                                          AS state_at,

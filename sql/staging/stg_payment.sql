@@ -36,7 +36,6 @@ SELECT
     stg_code(MaGiaoDich)                 AS record_key,
     window_start,
     record,
-    sha256(record)                       AS record_hash,
     row_id,
     file_path,
     updated_at                           AS state_at,
