@@ -2,7 +2,8 @@
 
 `Generator.render_page` (what the feeds serve) must equal, byte for byte, `Generator.render` of
 each record of the page (the reference, still used by the paging faults): messy and clean
-spellings, invalid records, unknown references, every preset.
+spellings, invalid records, unknown references, every preset. Windows, read from per-day
+versions kept for the last clock, must hold exactly the versions current at the clock.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 import requests
 
 from etl.emulator.catalogue import day_number
-from etl.emulator.generator import DAY, DOSSIER_SMALL, PAYMENT_SMALL, Generator, Options
+from etl.emulator.generator import DAY, DOSSIER_SMALL, ID_SPAN, PAYMENT_SMALL, Generator, Options
 from etl.emulator.server import page_body, parse_instant, to_local_seconds
 
 FEEDS = {"dossier": "/api/v1/hoso", "payment": "/api/v1/thanhtoan"}
@@ -109,6 +110,42 @@ def test_odd_page_bounds_and_single_records():
             _assert_same_page(g, entity, window, lo, hi, f"{entity} [{lo}, {hi})")
         for lo in range(0, n):  # record by record
             _assert_same_page(g, entity, window, lo, lo + 1, f"{entity} record {lo}")
+
+
+def _brute_force_window(g: Generator, entity: str, start: int, end: int, now: int) -> list[tuple]:
+    """(time, id, slot) of every record whose latest version at `now` has its time in [start, end)."""
+    rows = []
+    for day in range(g.first_day, g.end_day):
+        dd = g.day(day)
+        for index, times in enumerate((dd.t if entity == "dossier" else dd.p_t).tolist()):
+            visible = [slot for slot, t in enumerate(times) if t <= now]
+            if visible and start <= times[visible[-1]] < end:
+                rows.append((times[visible[-1]], day * ID_SPAN + index, visible[-1]))
+    return sorted(rows)
+
+
+def test_windows_hold_the_versions_current_at_the_clock():
+    opts = Options(seed=13, start=dt.date(2024, 2, 1), end=dt.date(2024, 5, 1), size="small")
+    # Two generators: reading every day for the brute force must not evict the days (and the
+    # versions they keep for the last clock) of the one under test.
+    g, reference = Generator(opts), Generator(opts)
+    may = _local(dt.date(2024, 5, 1))
+    cases = [  # (start, end, now); the clock moves back and forth over the same days
+        (_local(dt.date(2024, 3, 1)), _local(dt.date(2024, 3, 2)), may),
+        (_local(dt.date(2024, 3, 1)), _local(dt.date(2024, 3, 2)), _local(dt.date(2024, 3, 1), 14)),
+        (_local(dt.date(2024, 2, 27), 9), _local(dt.date(2024, 3, 4), 17), may),
+        (_local(dt.date(2024, 3, 1)), _local(dt.date(2024, 3, 2)), may),
+        (_local(dt.date(2024, 1, 1)), _local(dt.date(2024, 8, 1)), _local(dt.date(2024, 3, 15), 12)),
+        (_local(dt.date(2024, 4, 30), 23), _local(dt.date(2024, 6, 1)), may),
+        (_local(dt.date(2024, 3, 5)), _local(dt.date(2024, 3, 5)), may),
+    ]
+    for start, end, now in cases:
+        for entity in FEEDS:
+            window = g.window(entity, start, end, now)
+            served = sorted(zip(window.t.tolist(), window.iid.tolist(), window.slot.tolist()))
+            assert served == _brute_force_window(reference, entity, start, end, now), (entity, start, end, now)
+            order = list(zip(window.t.tolist(), window.key.tolist(), window.iid.tolist()))
+            assert order == sorted(order)
 
 
 @pytest.mark.parametrize("entity", sorted(FEEDS))

@@ -16,7 +16,7 @@ import functools
 import threading
 import unicodedata
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import msgspec
@@ -169,6 +169,9 @@ class DayData:
     p_t: np.ndarray     # int64 [m, PAYMENT_SLOTS]
     p_st: np.ndarray    # int8 [m, PAYMENT_SLOTS] index into PAYMENT_STATUS
     p_mess: np.ndarray
+    # By entity: (clock, versions current at that clock) for the last clock a window asked;
+    # see Generator._current.
+    current: dict = field(default_factory=dict)
 
     def column(self, name: str) -> np.ndarray:
         if name in DOSSIER_SMALL:
@@ -736,25 +739,26 @@ class _Fragments:
     def __init__(self, make):
         self._make = make
         self._lock = threading.Lock()
-        self._table = np.empty(0, dtype=object)  # None where not made yet
+        self._known = (np.empty(0, dtype=object), np.zeros(0, dtype=bool))  # fragments, made
 
     def __call__(self, codes: np.ndarray) -> np.ndarray:
-        table = self._table
-        if codes.max() < len(table):
-            picked = table.take(codes)
-            if not np.equal(picked, None).any():
-                return picked
+        table, made = self._known  # one attribute: replaced as a whole when it grows
+        if codes.max() < len(table) and made.take(codes).all():
+            return table.take(codes)
         with self._lock:
             self._fill(codes)
-            return self._table.take(codes)
+            return self._known[0].take(codes)
 
     def _fill(self, codes: np.ndarray) -> None:
-        table = self._table
+        table, made = self._known
         if codes.max() >= len(table):
-            table = np.concatenate([table, np.full(codes.max() + 1 - len(table), None, dtype=object)])
-        for code in np.unique(codes[np.equal(table[codes], None)]).tolist():
+            grow = codes.max() + 1 - len(table)
+            table = np.concatenate([table, np.empty(grow, dtype=object)])
+            made = np.concatenate([made, np.zeros(grow, dtype=bool)])
+        for code in np.unique(codes[~made.take(codes)]).tolist():
             table[code] = self._make(code)
-        self._table = table
+            made[code] = True
+        self._known = table, made
 
 
 class PageMess:
@@ -1167,20 +1171,34 @@ class Generator:
         parts = []
         for day in range(first, last + 1):
             dd = self.day(day)
-            t = dd.t if entity == "dossier" else dd.p_t
-            if t.shape[0] == 0:
-                continue
-            visible = t <= now
-            slot = t.shape[1] - 1 - np.argmax(visible[:, ::-1], axis=1)
-            current = t[np.arange(t.shape[0]), slot]
-            chosen = np.nonzero(visible.any(axis=1) & (current >= start) & (current < end))[0]
-            slots = slot[chosen]
-            parts.append((current[chosen], self._sort_keys(entity, dd, chosen, slots),
-                          day * ID_SPAN + chosen, slots.astype(np.int8)))
+            index, current, slot = self._current(entity, dd, now)
+            lo, hi = np.searchsorted(current, (start, end)).tolist()
+            if lo < hi:
+                chosen, slots = index[lo:hi], slot[lo:hi]
+                parts.append((current[lo:hi], self._sort_keys(entity, dd, chosen, slots),
+                              day * ID_SPAN + chosen, slots))
         if not parts:
             empty = np.zeros(0, dtype=np.int64)
             return Window(empty, empty, empty, empty.astype(np.int8))
         return Window(*(np.concatenate(column) for column in zip(*parts)))
+
+    @staticmethod
+    def _current(entity: str, dd: DayData, now: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The day's records with a version visible at `now`, ordered by the time of the latest
+        such version: (index, time, slot). Every window of a backfill reads the same ~60 days
+        at the same clock, so the day keeps this for the last clock asked."""
+        cached = dd.current.get(entity)
+        if cached is not None and cached[0] == now:
+            return cached[1]
+        t = dd.t if entity == "dossier" else dd.p_t
+        visible = t <= now
+        slot = t.shape[1] - 1 - np.argmax(visible[:, ::-1], axis=1)
+        current = t[np.arange(t.shape[0]), slot]
+        index = np.flatnonzero(visible.any(axis=1))
+        index = index[np.argsort(current[index], kind="stable")]
+        versions = index, current[index], slot[index].astype(np.int8)
+        dd.current[entity] = (now, versions)
+        return versions
 
     def _sort_keys(self, entity: str, dd: DayData, chosen: np.ndarray, slots: np.ndarray) -> np.ndarray:
         """Integers ordered as the records' feed keys are as text; -1 for a keyless version.
