@@ -257,3 +257,30 @@ def test_check_columns_are_never_null(con, tmp_path):
     checks = [c for c in frame.columns if c[0].isupper()]
     assert checks and not frame[checks].isna().any().any()
     assert frame[checks].dtypes.map(str).eq("bool").all()
+
+
+# The fast paths of the macros (trim only when an end is whitespace, lookups by list position)
+# must agree with the plain definitions they replace, on every shape of value.
+_SHAPES = ["", " ", "\t", "\n", "\r\n", "a", " a", "a ", "\ta\t", "\na", "a\r", "  a  b  ",
+           "đ ", " Trực tiếp", "Trực tuyến", nfd("bưu chính công ích "), "TRỰC TIẾP", "1", " 2 ",
+           "3", "01", "4", "0", "true", " FALSE ", "True", "yes", "[1]", " {\"a\": 1}", "\u00a0a",
+           "a\u0000b", "2\t"]
+
+
+@pytest.mark.parametrize("value", _SHAPES + [None])
+def test_fast_macros_agree_with_their_plain_definitions(con, value):
+    (trimmed, code, channel, flag, plain_trim, plain_code, plain_channel, plain_flag) = con.execute(
+        """
+        SELECT stg_trim($v), stg_code($v), stg_channel($v), stg_flag($v),
+               trim($v, E' \\t\\n\\r'),
+               CASE WHEN NOT regexp_matches($v, '^\\s*[\\[{]')
+                    THEN stg_nfc(nullif(trim($v, E' \\t\\n\\r'), '')) END,
+               CASE WHEN stg_int_code($v) IN (1, 2, 3) THEN stg_int_code($v)
+                    ELSE CASE lower(stg_code($v)) WHEN 'trực tiếp' THEN 1 WHEN 'trực tuyến' THEN 2
+                                                  WHEN 'bưu chính công ích' THEN 3 END END,
+               CASE lower(coalesce(stg_code($v), '')) WHEN '1' THEN TRUE WHEN 'true' THEN TRUE
+                                                      WHEN '0' THEN FALSE WHEN 'false' THEN FALSE END
+        """,
+        {"v": value},
+    ).fetchall()[0]
+    assert (trimmed, code, channel, flag) == (plain_trim, plain_code, plain_channel, plain_flag)
