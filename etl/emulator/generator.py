@@ -671,7 +671,8 @@ class Renderer:
 # ---------------------------------------------------------------- page rendering (columns → JSON)
 #
 # A feed page is rendered column-wise: each field's JSON fragment (`,"Name":value`) is built for
-# all records of the page at once, then each record is one join of its fragments. It mirrors the
+# all records of the page at once, with numpy, from fixed layouts of digits or from tables of
+# the few spellings a field has; one join of all fragments makes the page. It mirrors the
 # per-record choices of Renderer and Mess byte for byte (tests/test_emulator_render.py proves
 # it); records the per-record path breaks (`_break_*`) are rare and taken from that path.
 
