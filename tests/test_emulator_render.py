@@ -30,10 +30,10 @@ def _reference(g: Generator, entity: str, window, lo: int, hi: int) -> list[byte
 
 def _assert_same_page(g: Generator, entity: str, window, lo: int, hi: int, where: str) -> None:
     page = g.render_page(entity, window, lo, hi)
-    records = _reference(g, entity, window, lo, hi)
-    expected = b",".join(records)
+    expected = b",".join(_reference(g, entity, window, lo, hi))
     if page != expected:  # show where, rather than two pages of bytes
-        at = next((n for n, (x, y) in enumerate(zip(page, expected)) if x != y), min(len(page), len(expected)))
+        at = next((n for n, (x, y) in enumerate(zip(page, expected)) if x != y),
+                  min(len(page), len(expected)))
         around = slice(max(at - 200, 0), at + 200)
         pytest.fail(f"{where}: first difference at byte {at} (record {expected[:at].count(b'},{')})\n"
                     f" page      {page[around]!r}\n reference {expected[around]!r}")
@@ -143,7 +143,8 @@ def test_windows_hold_the_versions_current_at_the_clock():
         for entity in FEEDS:
             window = g.window(entity, start, end, now)
             served = sorted(zip(window.t.tolist(), window.iid.tolist(), window.slot.tolist()))
-            assert served == _brute_force_window(reference, entity, start, end, now), (entity, start, end, now)
+            expected = _brute_force_window(reference, entity, start, end, now)
+            assert served == expected, (entity, start, end, now)
             order = list(zip(window.t.tolist(), window.key.tolist(), window.iid.tolist()))
             assert order == sorted(order)
 

@@ -809,14 +809,18 @@ def _channel_spelled(channel: int, code: int):
     return (channel, str(channel), label, _nfd(label))[code]
 
 
+ORG_KIND_CHOICES = 4  # Renderer.dossier: kinds[id_number % 4]
+
+
 def _applicant_names() -> list[str]:
     """Every applicant name of Renderer.dossier, by the code `_applicant_codes` gives: people
     (gender, family, middle, given), then businesses and organizations (type, kind, word)."""
     people = [f"{FAMILY_NAMES[f]} {middle[m]} {given[g]}"
               for middle, given in ((MIDDLE_MALE, GIVEN_MALE), (MIDDLE_FEMALE, GIVEN_FEMALE))
-              for f in range(len(FAMILY_NAMES)) for m in range(len(middle)) for g in range(len(given))]
+              for f in range(len(FAMILY_NAMES))  # middle and given are drawn below the male lists' lengths
+              for m in range(len(MIDDLE_MALE)) for g in range(len(GIVEN_MALE))]
     others = [f"{kinds[k]} {word}" for kinds in (BUSINESS_KINDS, ORG_KINDS)
-              for k in range(4) for word in BUSINESS_WORDS]
+              for k in range(ORG_KIND_CHOICES) for word in BUSINESS_WORDS]
     return people + others
 
 
@@ -828,9 +832,9 @@ def _applicant_codes(c: dict, id_number: np.ndarray) -> np.ndarray:
     """Index in APPLICANT_NAMES of each dossier's applicant (`c`: DOSSIER_SMALL columns)."""
     person = ((c["gender"] * len(FAMILY_NAMES) + c["family"]) * len(MIDDLE_MALE)
               + c["middle"]) * len(GIVEN_MALE) + c["given"]
-    kind = id_number % len(BUSINESS_KINDS)
+    kind = id_number % ORG_KIND_CHOICES
     word = (id_number // 7) % len(BUSINESS_WORDS)
-    organization = N_PEOPLE + ((c["applicant_type"] - 1) * len(BUSINESS_KINDS) + kind) \
+    organization = N_PEOPLE + ((c["applicant_type"] - 1) * ORG_KIND_CHOICES + kind) \
         * len(BUSINESS_WORDS) + word
     return np.where(c["applicant_type"] == 0, person, organization)
 
