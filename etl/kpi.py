@@ -64,7 +64,6 @@ _TEMP_OBJECTS = (
     ("TABLE", "kpi_result"),
     ("TABLE", "kpi_period_month"),
     ("TABLE", "kpi_build_period"),
-    ("TABLE", "kpi_online_tx_month"),
     ("TABLE", "kpi_fact_month"),
     ("TABLE", "kpi_requested_period"),
 )
@@ -80,7 +79,6 @@ def _rebuild(con: duckdb.DuckDBPyConnection, requested_periods_sql: str) -> int:
     kpi_requested_period (period_type, period_start); returns the rows written."""
     con.execute(requested_periods_sql)
     con.execute(read_sql("marts/month_terms.sql"))
-    con.execute(read_sql("marts/online_tx_month.sql"))
     con.execute(read_sql("marts/periods_build.sql"))
     con.execute(read_sql("marts/catalogue.sql"))
     for sql_file in KPI_FILES.values():

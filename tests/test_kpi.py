@@ -275,6 +275,20 @@ def test_catalogue_kpis_on_the_last_day_of_the_period(warehouse):
     assert fraction(year, "H9", "DVCTT_COVERAGE") == (2, 2)
 
 
+def full_rebuild_of_a_copy(con, tmp_path) -> dict:
+    """kpi_rows of a copy of the warehouse after rebuild_all (the copy, not `con`, is rebuilt)."""
+    con.execute("CHECKPOINT")
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0], copy)
+    other = connect(copy)
+    try:
+        with transaction(other):
+            kpi.rebuild_all(other)
+        return kpi_rows(other)
+    finally:
+        other.close()
+
+
 def test_incremental_rebuilds_equal_a_full_rebuild(warehouse, tmp_path):
     con = warehouse
     # d3 becomes rejected, a new March dossier arrives, t4 is refunded (March then only has the
@@ -297,20 +311,38 @@ def test_incremental_rebuilds_equal_a_full_rebuild(warehouse, tmp_path):
     assert con.execute("SELECT count(*) FROM audit.kpi_dirty_period").fetchall() == [(0,)]
     incremental = kpi_rows(con)
 
-    con.execute("CHECKPOINT")
-    copy = tmp_path / "copy.duckdb"
-    shutil.copy(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0], copy)
-    other = connect(copy)
-    try:
-        with transaction(other):
-            kpi.rebuild_all(other)
-        full = kpi_rows(other)
-    finally:
-        other.close()
-    assert incremental == full
+    assert incremental == full_rebuild_of_a_copy(con, tmp_path)
     mar = kpi_rows(con, "month", MAR)
     assert fraction(mar, "*", "ONLINE_PAYMENT_TX_RATE") is None
     assert fraction(mar, "H1", "ONLINE_REMOTE_RATE") == (1, 1)
+
+
+def test_a_quarter_adds_its_rebuilt_month_to_the_stored_ones(warehouse, tmp_path):
+    con = warehouse
+    # d2 (all its dates in February) is now online: load marks February, Q1 and 2023 dirty. Q1
+    # and 2023 are rebuilt from February's new terms and January's and March's stored ones.
+    with transaction(con):
+        insert_dossier(con, ("d2", "P1", "T1", 2, True, T("2023-02-01 08:00:00"), T("2023-02-03 08:00:00"),
+                             T("2023-02-03 08:00:01"), None, 9, 0, False))
+        con.execute("INSERT INTO audit.kpi_dirty_period VALUES ('month', ?), ('quarter', ?), ('year', ?)",
+                    [FEB, JAN, JAN])
+        kpi.rebuild_pending(con)
+    # Q1 at T1: d1 (Jan), d2 and d5 (Feb) received, all three online and remote now.
+    assert fraction(kpi_rows(con, "quarter", JAN), "T1", "ONLINE_REMOTE_RATE") == (3, 3)
+    assert kpi_rows(con) == full_rebuild_of_a_copy(con, tmp_path)
+
+
+def test_months_without_stored_terms_are_read_from_the_facts(warehouse, tmp_path):
+    # A warehouse whose KPIs were built before mart.kpi_month_term existed: a quarter asked for
+    # alone is computed from all its months' facts.
+    con = warehouse
+    expected = kpi_rows(con)
+    with transaction(con):
+        con.execute("DROP TABLE mart.kpi_month_term")
+        con.execute("DELETE FROM mart.kpi_value WHERE period_type = 'quarter'")
+        con.execute("INSERT INTO audit.kpi_dirty_period VALUES ('quarter', ?)", [JAN])
+        kpi.rebuild_pending(con)
+    assert kpi_rows(con) == expected
 
 
 def test_a_period_without_events_loses_its_rows(warehouse):

@@ -9,22 +9,27 @@ WITH fee_by_level AS (
     WHERE has_fee
     GROUP BY ALL
 ),
--- The distinct (agency, procedure) pairs with an online payment in P: the union of its months.
-online_tx AS (
-    SELECT DISTINCT p.period_type, p.period_start, t.agency_code, t.procedure_code
-    FROM kpi_online_tx_month AS t
-    JOIN kpi_period_month AS p USING (month_start)
-),
--- Each pair with its fee-bearing version on d first, then the agency's level: materialized so
--- the planner cannot pair every agency with every catalogue version (agencies x versions rows).
+-- The distinct (agency, fee-bearing catalogue version on d) pairs with an online payment
+-- successful in P: a count of distinct procedures over the whole period, which month counts do
+-- not add up to, so the payments of the built periods are read here (bounds from
+-- periods_build.sql). Matching each payment to the catalogue first keeps the distinct small;
+-- materialized so the planner cannot pair every agency with every catalogue version.
 online_fee_tx AS MATERIALIZED (
-    SELECT t.period_type, t.period_start, t.agency_code, c.agency_levels
-    FROM online_tx AS t
-    JOIN kpi_catalogue AS c
-        ON c.period_type = t.period_type
-       AND c.period_start = t.period_start
-       AND c.procedure_code = t.procedure_code
-    WHERE c.has_fee AND t.agency_code IS NOT NULL
+    SELECT t.period_type, t.period_start, t.agency_code, t.procedure_sk, v.agency_levels
+    FROM (
+        SELECT DISTINCT p.period_type, p.period_start, f.agency_code, c.procedure_sk
+        FROM core.fact_payment AS f
+        JOIN kpi_period_month AS p ON p.month_start = date_trunc('month', f.transacted_at)::DATE
+        JOIN kpi_catalogue AS c
+            ON c.period_type = p.period_type
+           AND c.period_start = p.period_start
+           AND c.procedure_code = f.procedure_code
+        WHERE f.status = 'thanh-cong' AND f.payment_method_code = 'truc-tuyen'
+          AND f.transacted_at >= getvariable('kpi_period_first')
+          AND f.transacted_at < getvariable('kpi_period_end')
+          AND c.has_fee
+    ) AS t
+    JOIN core.dim_procedure AS v USING (procedure_sk)
 ),
 agency_numerator AS (
     SELECT a.period_type, a.period_start, a.agency_code, count(*) AS numerator
@@ -34,13 +39,8 @@ agency_numerator AS (
     GROUP BY ALL
 ),
 all_numerator AS (
-    SELECT c.period_type, c.period_start, count(*) AS numerator
-    FROM kpi_catalogue AS c
-    SEMI JOIN online_tx AS t
-        ON t.period_type = c.period_type
-       AND t.period_start = c.period_start
-       AND t.procedure_code = c.procedure_code
-    WHERE c.has_fee
+    SELECT period_type, period_start, count(DISTINCT procedure_sk) AS numerator
+    FROM online_fee_tx
     GROUP BY ALL
 )
 SELECT a.period_type, a.period_start, a.agency_code, 'FEE_PROC_WITH_ONLINE_TX_RATE' AS kpi_code,
