@@ -6,10 +6,12 @@ as it was before the run; the published copy is replaced only after that transac
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -152,6 +154,24 @@ def _prefetch_gx() -> "threading.Thread":
     return thread
 
 
+@contextmanager
+def _lean_gc():
+    """Fewer cyclic-GC passes while millions of record dicts come and go.
+
+    The records are acyclic (plain JSON values), yet every 700 allocations the collector walked
+    them, and every full pass walked GX's and pandas' modules too: ~5 % of a backfill's CPU in
+    profiles. The objects alive now (imports) are frozen out of the collector's reach and the
+    youngest generation is collected 100x less often; both are undone on the way out."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(70_000, thresholds[1], thresholds[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def chunks(days: list[date], chunk_days: int = CHUNK_DAYS) -> list[list[date]]:
     """Consecutive runs of at most `chunk_days` days."""
     size = max(1, chunk_days)
@@ -160,6 +180,11 @@ def chunks(days: list[date], chunk_days: int = CHUNK_DAYS) -> list[list[date]]:
 
 def run(settings: Settings, start: date, end: date, progress: bool = False,
         chunk_days: int = CHUNK_DAYS) -> RunSummary:
+    with _lean_gc():
+        return _run(settings, start, end, progress, chunk_days)
+
+
+def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days: int) -> RunSummary:
     from concurrent.futures import ThreadPoolExecutor
 
     from etl import kpi, load, publish, validation, warehouse
