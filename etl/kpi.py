@@ -7,7 +7,10 @@ months of the periods in the temp table `kpi_build_period`. This module only dec
 to build and runs the files.
 
 Incremental and full rebuilds run the same SQL; they differ only in the periods requested, so
-any sequence of `rebuild_pending` calls gives what `rebuild_all` gives on the same data.
+any sequence of `rebuild_pending` calls gives what `rebuild_all` gives on the same data, provided
+(as kpis.md asks of every run) every month in which a changed record counts is requested: a
+quarter or a year is the sum of its months' stored terms, and only requested months (and months
+with no stored terms) are read from the facts again.
 """
 from __future__ import annotations
 

@@ -32,8 +32,9 @@ CREATE TABLE IF NOT EXISTS mart.kpi_month_term (
 
 -- The months recomputed from the facts: the requested months, and the months of a requested
 -- quarter or year that hold no terms (never computed, e.g. a warehouse built before this table,
--- or without events: those cost a scan of an empty range). A full rebuild empties the table
--- first, so it recomputes every month.
+-- or without events, such as the rest of the current year). The facts are read over one range
+-- covering them all: at worst the whole span of the requested periods, as before. A full rebuild
+-- drops the table first, so it recomputes every month.
 CREATE OR REPLACE TEMP TABLE kpi_fact_month AS
 WITH needed AS (
     SELECT r.period_type, unnest(generate_series(
