@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -27,14 +27,17 @@ REFERENCES = ("agency", "procedure")
 
 # A long run is extracted, validated and staged in chunks of at most this many days (one staged
 # batch each, so memory does not grow with the run's length); all chunks still load in ONE
-# warehouse transaction with the KPI rebuild. A run of up to this many days is one batch.
-CHUNK_DAYS = 31
-# DuckDB's memory cap while a run's batches load in one transaction (it spills to
-# <warehouse>.tmp beyond it), so a run's peak memory does not grow with its length. Uncapped
-# (DuckDB's default, 80 % of RAM), 12 months of a large province held 7 GB; with the facts
-# merged by key (no in-memory primary-key index), 3 months loaded as fast at 512 MB (peak 591 MiB)
-# as uncapped (1.4 GiB). TTHC_DUCKDB_MEMORY_LIMIT overrides it.
-WAREHOUSE_MEMORY_LIMIT = "512MB"
+# warehouse transaction with the KPI rebuild. Half a month: a month's run is already two chunks,
+# pipelined like a year's, so both peak alike (a large province: 769 vs 825 MiB for 1 and 3
+# months; one-month chunks peaked 736 vs 880 MiB and ran 7 % faster).
+CHUNK_DAYS = 16
+# DuckDB's memory cap on the warehouse while a run loads (it spills to <warehouse>.tmp beyond it)
+# and, between two chunks' loads, the cap that hands its cache back while the next chunk
+# validates. Uncapped (DuckDB's default, 80 % of RAM), 12 months of a large province held 7 GB;
+# with the facts merged by key (no in-memory index) loads ran as fast at 256 MB.
+# TTHC_DUCKDB_MEMORY_LIMIT overrides the first.
+WAREHOUSE_MEMORY_LIMIT = "256MB"
+WAREHOUSE_IDLE_MEMORY_LIMIT = "64MB"
 
 
 @dataclass
@@ -195,52 +198,69 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days:
     if not days:
         raise ValueError(f"empty range: [{start}, {end})")
     parts = chunks(days, chunk_days)
-    bar = _Progress(progress, total=len(days) + len(REFERENCES) + len(parts) + 2)
+    bar = _Progress(progress, total=len(days) + len(REFERENCES) + len(parts) + 1)
 
     from etl import source  # noqa: F401 - imported before the GX import thread starts
 
     gx_import: list = []  # started once the source answered: a failing run does not wait for it
     batch_dirs: list[Path] = []
-    # Chunk k is validated in one background thread while chunk k+1 downloads (DuckDB and the
-    # HTTP waits release the GIL); at most one validation is in flight, so a blocking failure
-    # stops the run after the chunk being extracted.
+    results: list = []
+    # Chunk k is validated, then loaded, in one background thread while chunk k+1 downloads
+    # (DuckDB and the HTTP waits release the GIL); at most one chunk is in flight there, so a
+    # blocking failure stops the run after the chunk being extracted. The loads go into ONE
+    # warehouse transaction, opened with the first load and committed after the KPIs: loading
+    # each chunk as it is validated, not all at the end, takes the loads off the run's tail.
     validator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate")
     # One GX context for the run's chunks: set up once, Data Docs built once and listing all —
-    # in the background while the warehouse loads (rendering holds the GIL, DuckDB does not).
+    # in the background while the KPIs rebuild (rendering holds the GIL, DuckDB does not).
     gx = validation.gx_session(settings)
-    pending = None
-    try:
-        for number, part in enumerate(parts):
-            # The reference lists, snapshotted on the run's last day, go with the first chunk,
-            # so every chunk's facts resolve against them as one batch's would.
-            manifests: list[Path] = []
-            if number == 0:
-                manifests += land_references(settings, days[-1], bar.step)
-                gx_import.append(_prefetch_gx())
-            manifests += extract_and_land(settings, part, bar.step)
-            if pending is not None:
-                batch_dirs.append(pending.result())
-                bar.step("validated")
-            for thread in gx_import:
-                thread.join()  # no two threads importing at once while validation starts its imports
-            pending = validator.submit(validation.validate, settings, manifests, gx=gx)
-        batch_dirs.append(pending.result())
-        bar.step("validated")
-        docs = validator.submit(gx.build_docs)
+    open_transaction = ExitStack()
+    holder: list = []  # the warehouse connection, once the first chunk is validated
 
-        results = []
-        with warehouse.open_warehouse(settings.warehouse) as con:
-            limit = os.environ.get("TTHC_DUCKDB_MEMORY_LIMIT") or WAREHOUSE_MEMORY_LIMIT
-            con.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
-            with warehouse.transaction(con):
-                for batch_dir in batch_dirs:
-                    results.append(load.load_batch(con, batch_dir))
-                bar.step("loaded")
-                kpi_rows = kpi.rebuild_pending(con)
-                bar.step("KPIs rebuilt")
-                docs.result()  # Data Docs that cannot be built fail the run before it commits
-    finally:
-        validator.shutdown(wait=True, cancel_futures=True)
+    limit = (os.environ.get("TTHC_DUCKDB_MEMORY_LIMIT") or WAREHOUSE_MEMORY_LIMIT).replace("'", "")
+
+    def warehouse_connection():
+        if not holder:
+            con = open_transaction.enter_context(warehouse.open_warehouse(settings.warehouse))
+            con.execute(f"SET memory_limit = '{limit}'")
+            open_transaction.enter_context(warehouse.transaction(con))
+            holder.append(con)
+        return holder[0]
+
+    def validate_and_load(manifests: list[Path]) -> Path:
+        batch_dir = validation.validate(settings, manifests, gx=gx)
+        con = warehouse_connection()
+        con.execute(f"SET memory_limit = '{limit}'")
+        results.append(load.load_batch(con, batch_dir))
+        con.execute(f"SET memory_limit = '{WAREHOUSE_IDLE_MEMORY_LIMIT}'")
+        return batch_dir
+
+    pending = None
+    with open_transaction:  # on any failure: ROLLBACK, then close (the warehouse is as before)
+        try:
+            for number, part in enumerate(parts):
+                # The reference lists, snapshotted on the run's last day, go with the first chunk,
+                # so every chunk's facts resolve against them as one batch's would.
+                manifests: list[Path] = []
+                if number == 0:
+                    manifests += land_references(settings, days[-1], bar.step)
+                    gx_import.append(_prefetch_gx())
+                manifests += extract_and_land(settings, part, bar.step)
+                if pending is not None:
+                    batch_dirs.append(pending.result())
+                    bar.step("validated and loaded")
+                for thread in gx_import:
+                    thread.join()  # no two threads importing at once while validation starts its imports
+                pending = validator.submit(validate_and_load, manifests)
+            batch_dirs.append(pending.result())
+            bar.step("validated and loaded")
+            docs = validator.submit(gx.build_docs)
+            holder[0].execute(f"SET memory_limit = '{limit}'")
+            kpi_rows = kpi.rebuild_pending(holder[0])
+            bar.step("KPIs rebuilt")
+            docs.result()  # Data Docs that cannot be built fail the run before it commits
+        finally:
+            validator.shutdown(wait=True, cancel_futures=True)
     publish.publish(settings)
     result = results[0]
     loaded: dict[str, int] = {}

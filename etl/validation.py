@@ -38,6 +38,10 @@ RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": [
 ACTIONS = ("quarantine", "warn", "block")
 # A run id names a directory: no separators, no leading dot (those are our temp dirs).
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,199}")
+# DuckDB's memory cap while a batch is standardized (it spills to the batch's .spill beyond it).
+# Its default, 80 % of RAM, let a half-month chunk of a large province hold ~300 MB more for no
+# speed: capped, the run's peak stays flat while the next chunk downloads alongside.
+STAGING_MEMORY_LIMIT = "256MB"
 # Temp dirs of a killed validate are swept after this long (a running one is never this old).
 STALE_TEMP_SECONDS = 24 * 3600
 
@@ -512,7 +516,8 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
     else:
         gx.name_run(run_id)
     try:
-        con = duckdb.connect(":memory:", config={"temp_directory": str(staging / ".spill")})
+        con = duckdb.connect(":memory:", config={"temp_directory": str(staging / ".spill"),
+                                                 "memory_limit": STAGING_MEMORY_LIMIT})
         try:
             standardize.load_macros(con)
             for entity in ENTITIES:
