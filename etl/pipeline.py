@@ -259,8 +259,10 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days:
             kpi_rows = kpi.rebuild_pending(holder[0])
             bar.step("KPIs rebuilt")
             docs.result()  # Data Docs that cannot be built fail the run before it commits
+            log.info("KPIs rebuilt (%d rows); committing the run's %d batch(es)", kpi_rows, len(results))
         finally:
             validator.shutdown(wait=True, cancel_futures=True)
+    log.info("committed")
     publish.publish(settings)
     result = results[0]
     loaded: dict[str, int] = {}

@@ -26,6 +26,9 @@ PARQUET_TABLES: tuple[str, ...] = ("kpi_value", "kpi_target")
 # Temp copies left by a publish killed before its rename are removed after this long (a running
 # publish never takes it; each leftover is a whole copy of the warehouse).
 STALE_TEMP_SECONDS = 3600
+# DuckDB's memory cap while publishing. The checkpoint after a long run's commit folded a year of
+# a large province into the file with 900 MB more than the run itself needed, uncapped.
+PUBLISH_MEMORY_LIMIT = "256MB"
 
 
 def publish(settings: Settings) -> Path:
@@ -82,7 +85,7 @@ def _checkpoint(warehouse: Path) -> None:
     """Make the main file hold every committed change, with the mart views current."""
     from etl import kpi
 
-    with open_warehouse(warehouse) as con:
+    with open_warehouse(warehouse, memory_limit=PUBLISH_MEMORY_LIMIT) as con:
         with transaction(con):
             kpi.ensure_views(con)
         con.execute("CHECKPOINT")
@@ -102,7 +105,7 @@ def _copy_durably(source: Path, destination: Path) -> None:
 
 
 def _export_parquet(database: Path, destinations: dict[Path, Path]) -> None:
-    con = connect(database, read_only=True)
+    con = connect(database, read_only=True, memory_limit=PUBLISH_MEMORY_LIMIT)
     try:
         for final, staged in destinations.items():
             name = final.name.removesuffix(".parquet")

@@ -283,7 +283,9 @@ class GxRunner:
         return [_outcome(entity, r, document) for r in validation.results]
 
     def build_data_docs(self) -> Path:
+        began = time.monotonic()
         self.context.build_data_docs(site_names=[DATA_DOCS_SITE])
+        log.info("built the Data Docs of run %s in %.1fs", self.run_name, time.monotonic() - began)
         return self.data_docs_dir / "index.html"
 
 

@@ -19,11 +19,14 @@ def read_sql(relative: str) -> str:
     return (SQL_DIR / relative).read_text(encoding="utf-8")
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(path: Path | str, *, read_only: bool = False,
+            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection to a warehouse file; `memory_limit` caps DuckDB's buffers (it spills beyond)."""
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only)
+    config = {"memory_limit": memory_limit} if memory_limit else {}
+    return duckdb.connect(str(path), read_only=read_only, config=config)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -50,8 +53,8 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
 
 @contextlib.contextmanager
-def open_warehouse(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect(path)
+def open_warehouse(path: Path | str, *, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(path, memory_limit=memory_limit)
     try:
         ensure_schema(con)
         yield con
