@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# `make bench` reports the medians of this many runs of each benchmark.
+BENCH_REPEAT ?= 3
 
 .PHONY: venv demo test bench bench-quick clean
 
@@ -21,7 +23,7 @@ test: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 tests
 
 bench: venv
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench --repeat $(BENCH_REPEAT)
 
 bench-quick: venv
 	$(BIN)/python -m bench --quick

@@ -177,20 +177,50 @@ def record(workload: str, ours_s: float, rows: int, peak_mib: float | None = Non
     return row
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def median_rows(rows: list[Row]) -> list[tuple[Row, int, str]]:
+    """One row per workload (in first-seen order): the medians of its repeated runs, how many
+    runs, and how many of them met the target ("MET 2/3")."""
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(row.workload, []).append(row)
+    merged = []
+    for workload, runs in groups.items():
+        peaks = [r.peak_mib for r in runs if r.peak_mib is not None]
+        names = [name for name in runs[0].baselines if all(name in r.baselines for r in runs)]
+        median = Row(
+            workload, _median([r.ours_s for r in runs]), runs[0].rows,
+            _median(peaks) if peaks else None,
+            {name: _median([r.baselines[name] for r in runs]) for name in names},
+            runs[0].target,
+        )
+        judged = [r.verdict for r in runs if r.verdict]
+        met = sum(v == "MET" for v in judged)
+        verdict = "" if not judged else (judged[0] if len(runs) == 1 else f"MET {met}/{len(judged)}")
+        merged.append((median, len(runs), verdict))
+    return merged
+
+
 def summary_table(rows: list[Row] | None = None) -> str:
+    """The summary: per workload the median of its runs (`runs` says how many)."""
     rows = RESULTS if rows is None else rows
-    header = ["workload", "ours s", "baselines s", "ours/baseline speed", "rows", "rows/s",
+    header = ["workload", "runs", "ours s", "baselines s", "ours/baseline speed", "rows", "rows/s",
               "peak MiB", "target", ""]
     lines = []
-    for row in rows:
+    for row, runs, verdict in median_rows(rows):
         base = ", ".join(f"{name} {seconds:.1f}" for name, seconds in row.baselines.items())
         ratios = ", ".join(f"{seconds / row.ours_s:.2f}x {name}"
                            for name, seconds in row.baselines.items() if row.ours_s > 0)
         lines.append([
-            row.workload, f"{row.ours_s:.2f}", base or "-", ratios or "-",
+            row.workload, str(runs), f"{row.ours_s:.2f}", base or "-", ratios or "-",
             f"{row.rows:,}" if row.rows else "-",
             f"{row.rows / row.ours_s:,.0f}" if row.rows and row.ours_s > 0 else "-",
-            f"{row.peak_mib:,.0f}" if row.peak_mib is not None else "-", row.target, row.verdict,
+            f"{row.peak_mib:,.0f}" if row.peak_mib is not None else "-", row.target, verdict,
         ])
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines)]
     render = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
