@@ -20,7 +20,7 @@ from reliability_helpers import run_pipeline, settings_at
 from reliability_reader import observe
 
 READERS = 4
-PAUSE = 0.5  # seconds between a reader's queries (a busy dashboard); one thread per reader
+PAUSE = 0.2  # seconds between a reader's queries (a busy dashboard); one thread per reader
 FIRST = date(2023, 1, 3)
 DAYS = 4      # runs: FIRST (before the readers start), then DAYS - 1 days under readers
 
@@ -97,6 +97,7 @@ def test_readers_never_fail_see_only_published_consistent_states_and_never_block
           f"{[round(d, 1) for d in alone]}, with readers {sum(shared):.1f}s {[round(d, 1) for d in shared]}; "
           f"writer CPU {cpu['alone']:.1f}s alone, {cpu['shared']:.1f}s with readers")
     assert errors == []
+    # A floor, not a rate: a day's run takes ~2 s, so each reader queries ~10 times per run.
     assert len(seen) >= READERS * 20, "the readers hardly ran"
     assert all(o["checked"] > 0 for o in seen), "a snapshot without KPI rows to check"
     assert [o for o in seen if o["mismatches"]] == [], "a reader saw KPIs inconsistent with the facts"
