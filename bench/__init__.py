@@ -79,6 +79,19 @@ def start_emulator(args: list[str], *, token: str = BENCH_TOKEN, ready_timeout: 
         raise
 
 
+def etl_env(emulator: RunningEmulator, workdir: Path) -> dict[str, str]:
+    """The environment of a `python -m etl` child against `emulator`, its warehouse in `workdir`
+    (any TTHC_* setting of the caller left out)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TTHC_")}
+    env.update(
+        TTHC_API_URL=emulator.url, TTHC_API_TOKEN=emulator.token,
+        TTHC_WAREHOUSE=str(workdir / "tthc.duckdb"), TTHC_RAW_DIR=str(workdir / "raw"),
+        TTHC_PUBLISHED=str(workdir / "published" / "tthc.duckdb"), TTHC_PII_KEY="bench-pii-key",
+        PYTHONPATH=str(REPO_ROOT),
+    )
+    return env
+
+
 # ------------------------------------------------------------------ measuring and reporting
 
 

@@ -21,7 +21,6 @@ emulator excluded.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import requests
 
-from bench import REPO_ROOT, TreePeak, cpu_seconds, record, start_emulator
+from bench import REPO_ROOT, TreePeak, cpu_seconds, etl_env, record, start_emulator
 from etl import landing
 from etl.source import MAX_PAGE_SIZE, entity_spec
 
@@ -52,13 +51,7 @@ def _days(start: date, end: date) -> list[date]:
 
 
 def run_ours(emulator, workdir: Path, start: date, end: date) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TTHC_")}
-    env.update(
-        TTHC_API_URL=emulator.url, TTHC_API_TOKEN=emulator.token,
-        TTHC_WAREHOUSE=str(workdir / "tthc.duckdb"), TTHC_RAW_DIR=str(workdir / "raw"),
-        TTHC_PUBLISHED=str(workdir / "published" / "tthc.duckdb"), TTHC_PII_KEY="bench-pii-key",
-        PYTHONPATH=str(REPO_ROOT),
-    )
+    env = etl_env(emulator, workdir)
     command = [sys.executable, "-m", "etl", "run", "--start", start.isoformat(),
                "--end", end.isoformat(), "--no-progress"]
     emulator_cpu = cpu_seconds(emulator.process.pid)

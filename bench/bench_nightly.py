@@ -14,7 +14,6 @@ The emulator's window is computed once, untimed, before the timed passes (it cac
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from bench import REPO_ROOT, TreePeak, cpu_seconds, record, start_emulator
+from bench import REPO_ROOT, TreePeak, cpu_seconds, etl_env, record, start_emulator
 from bench.bench_backfill import FEEDS, _fetch_window, run_limit
 from etl.config import Settings
 
@@ -44,12 +43,7 @@ def _settings(emulator, workdir: Path) -> Settings:
 
 
 def _history(emulator, workdir: Path, start: date, end: date) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TTHC_")}
-    env.update(
-        TTHC_API_URL=emulator.url, TTHC_API_TOKEN=emulator.token,
-        TTHC_WAREHOUSE=str(workdir / "tthc.duckdb"), TTHC_RAW_DIR=str(workdir / "raw"),
-        TTHC_PUBLISHED=str(workdir / "published" / "tthc.duckdb"), TTHC_PII_KEY="bench-pii-key",
-    )
+    env = etl_env(emulator, workdir)
     began = time.perf_counter()
     subprocess.run([sys.executable, "-m", "etl", "run", "--start", start.isoformat(), "--end",
                     end.isoformat(), "--no-progress"], cwd=REPO_ROOT, env=env, check=True,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import re
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import REPO_ROOT, start_emulator
+from bench import REPO_ROOT, etl_env, start_emulator
 
 # Leaf functions of a thread that waits rather than works.
 _WAITING = ("poll", "read", "recv", "futex", "sem_wait", "pthread_cond_wait", "pthread_cond_timedwait",
@@ -78,13 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     with start_emulator(emulator_args) as emulator, tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
         work = Path(tmp)
         raw = args.raw or work / "profile.txt"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TTHC_")}
-        env.update(
-            TTHC_API_URL=emulator.url, TTHC_API_TOKEN=emulator.token,
-            TTHC_WAREHOUSE=str(work / "tthc.duckdb"), TTHC_RAW_DIR=str(work / "raw"),
-            TTHC_PUBLISHED=str(work / "published" / "tthc.duckdb"), TTHC_PII_KEY="bench-pii-key",
-            PYTHONPATH=str(REPO_ROOT),
-        )
+        env = etl_env(emulator, work)
         command = [str(py_spy), "record", "--threads", "--native", "-r", str(args.rate), "-f", "raw",
                    "-o", str(raw), "--", sys.executable, "-m", "etl", "run", "--start", args.start,
                    "--end", args.end, "--no-progress"]
