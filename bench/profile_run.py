@@ -22,7 +22,8 @@ from bench import REPO_ROOT, etl_env, start_emulator
 # Leaf functions of a thread that waits rather than works.
 _WAITING = ("poll", "read", "recv", "futex", "sem_wait", "pthread_cond_wait", "pthread_cond_timedwait",
             "epoll_wait", "select", "lock.acquire", "Condition.wait", "wait", "sleep", "accept",
-            "nanosleep", "clock_nanosleep", "do_futex_wait", "__futex_abstimed_wait_common")
+            "nanosleep", "clock_nanosleep", "do_futex_wait", "__futex_abstimed_wait_common",
+            "lock_PyThread_acquire_lock", "PyThread_acquire_lock_timed")
 
 
 def _frame_name(frame: str) -> str:
@@ -47,7 +48,7 @@ def summarize(raw_lines, top: int = 25) -> str:
         frames, samples = stack.split(";"), int(count)
         leaf = _frame_name(frames[-1])
         if leaf.startswith(_WAITING) or (leaf.startswith("0x") and any(
-                _frame_name(f).startswith(_WAITING) for f in frames[-4:])):
+                _frame_name(f).startswith(_WAITING) for f in frames[-6:])):
             waiting += samples
             continue
         busy += samples
