@@ -21,6 +21,7 @@ emulator excluded.
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -55,6 +56,7 @@ def run_ours(emulator, workdir: Path, start: date, end: date) -> dict:
     command = [sys.executable, "-m", "etl", "run", "--start", start.isoformat(),
                "--end", end.isoformat(), "--no-progress"]
     emulator_cpu = cpu_seconds(emulator.process.pid)
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)  # cumulative: keep the difference
     began = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
@@ -63,9 +65,9 @@ def run_ours(emulator, workdir: Path, start: date, end: date) -> dict:
     wall = time.perf_counter() - began
     if process.returncode != 0:
         raise RuntimeError(f"etl run exited {process.returncode}: {output[-3000:]}")
-    import resource
-
-    child = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_cpu = (children.ru_utime + children.ru_stime
+                 - children_before.ru_utime - children_before.ru_stime)
     import duckdb
 
     with duckdb.connect(str(workdir / "published" / "tthc.duckdb"), read_only=True) as con:
@@ -77,7 +79,7 @@ def run_ours(emulator, workdir: Path, start: date, end: date) -> dict:
                             "(SELECT count(*) FROM mart.kpi_value)").fetchone()
     return dict(wall=wall, peak_mib=peak.mib, counts=counts, facts=facts,
                 emulator_cpu=cpu_seconds(emulator.process.pid) - emulator_cpu,
-                child_cpu=child.ru_utime + child.ru_stime, child_maxrss_mib=child.ru_maxrss / 1024)
+                child_cpu=child_cpu)
 
 
 # ------------------------------------------------------------------------------ LIMIT
