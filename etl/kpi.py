@@ -1,10 +1,10 @@
 """The KPI marts: `mart.kpi_value` exactly as kpis.md defines it, its extra views, the scorecard.
 
 All the arithmetic is in `sql/marts/`: the facts of the months to recompute are aggregated once
-to (month, agency) terms kept in mart.kpi_month_term (month_terms.sql), then one file per KPI, each
-a SELECT of (period_type, period_start, agency_code, kpi_code, numerator, denominator), adds up the
-months of the periods in the temp table `kpi_build_period`. This module only decides which periods
-to build and runs the files.
+to (month, agency) terms kept in mart.kpi_month_term (month_terms.sql), which period_terms.sql adds
+up to the periods in the temp table `kpi_build_period`; then one file per KPI, each a SELECT of
+(period_type, period_start, agency_code, kpi_code, numerator, denominator), picks its terms. This
+module only decides which periods to build and runs the files.
 
 Incremental and full rebuilds run the same SQL; they differ only in the periods requested, so
 any sequence of `rebuild_pending` calls gives what `rebuild_all` gives on the same data, provided
@@ -65,6 +65,7 @@ _TEMP_OBJECTS = (
     ("VIEW", "kpi_agency_on_day"),
     ("VIEW", "kpi_catalogue"),
     ("TABLE", "kpi_result"),
+    ("TABLE", "kpi_period_term"),
     ("TABLE", "kpi_period_month"),
     ("TABLE", "kpi_build_period"),
     ("TABLE", "kpi_fact_month"),
@@ -83,6 +84,7 @@ def _rebuild(con: duckdb.DuckDBPyConnection, requested_periods_sql: str) -> int:
     con.execute(requested_periods_sql)
     con.execute(read_sql("marts/month_terms.sql"))
     con.execute(read_sql("marts/periods_build.sql"))
+    con.execute(read_sql("marts/period_terms.sql"))
     con.execute(read_sql("marts/catalogue.sql"))
     for sql_file in KPI_FILES.values():
         con.execute(f"INSERT INTO kpi_result BY NAME {_query(sql_file)}")

@@ -2,15 +2,8 @@
 -- denominator: dossiers received in P whose procedure version has CoPhiLePhi; numerator: of
 -- those, the dossiers with >= 1 successful online payment on any date, at any agency (both
 -- counted per month of reception in month_terms.sql).
-SELECT
-    p.period_type,
-    p.period_start,
-    CASE WHEN grouping(m.agency_code) = 1 THEN '*' ELSE m.agency_code END AS agency_code,
-    'DOSSIER_ONLINE_PAYMENT_RATE' AS kpi_code,
-    sum(m.fee_paid_online) AS numerator,
-    sum(m.fee_received) AS denominator
-FROM mart.kpi_month_term AS m
-JOIN kpi_period_month AS p USING (month_start)
-GROUP BY GROUPING SETS ((p.period_type, p.period_start, m.agency_code), (p.period_type, p.period_start))
+SELECT period_type, period_start, agency_code, 'DOSSIER_ONLINE_PAYMENT_RATE' AS kpi_code,
+       fee_paid_online AS numerator, fee_received AS denominator
+FROM kpi_period_term
 -- Term rows carry every KPI of their agency, 0 where it has none: only denominators > 0 count.
-HAVING sum(m.fee_received) > 0
+WHERE fee_received > 0

@@ -2,15 +2,8 @@
 -- denominator: dossiers finished in P with a NgayHenTra;
 -- numerator: of those, NgayKetThucXuLy <= NgayHenTra, compared as timestamps to the second.
 -- An agency whose finished dossiers all lack a NgayHenTra has no row (denominator 0).
-SELECT
-    p.period_type,
-    p.period_start,
-    CASE WHEN grouping(m.agency_code) = 1 THEN '*' ELSE m.agency_code END AS agency_code,
-    'ON_TIME_RATE' AS kpi_code,
-    sum(m.on_time) AS numerator,
-    sum(m.with_due) AS denominator
-FROM mart.kpi_month_term AS m
-JOIN kpi_period_month AS p USING (month_start)
-GROUP BY GROUPING SETS ((p.period_type, p.period_start, m.agency_code), (p.period_type, p.period_start))
+SELECT period_type, period_start, agency_code, 'ON_TIME_RATE' AS kpi_code,
+       on_time AS numerator, with_due AS denominator
+FROM kpi_period_term
 -- Term rows carry every KPI of their agency, 0 where it has none: only denominators > 0 count.
-HAVING sum(m.with_due) > 0
+WHERE with_due > 0

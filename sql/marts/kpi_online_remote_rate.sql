@@ -1,15 +1,8 @@
 -- ONLINE_REMOTE_RATE (kpis.md): share of dossiers submitted online remotely by the applicant.
 -- numerator: received in P with KenhThucHien = 2 and NopTuXa = 1; denominator: dossiers received in P.
 -- Rows: every agency (the dossier's own MaDonVi) and `*` for all agencies together.
-SELECT
-    p.period_type,
-    p.period_start,
-    CASE WHEN grouping(m.agency_code) = 1 THEN '*' ELSE m.agency_code END AS agency_code,
-    'ONLINE_REMOTE_RATE' AS kpi_code,
-    sum(m.online_remote) AS numerator,
-    sum(m.received) AS denominator
-FROM mart.kpi_month_term AS m
-JOIN kpi_period_month AS p USING (month_start)
-GROUP BY GROUPING SETS ((p.period_type, p.period_start, m.agency_code), (p.period_type, p.period_start))
+SELECT period_type, period_start, agency_code, 'ONLINE_REMOTE_RATE' AS kpi_code,
+       online_remote AS numerator, received AS denominator
+FROM kpi_period_term
 -- Term rows carry every KPI of their agency, 0 where it has none: only denominators > 0 count.
-HAVING sum(m.received) > 0
+WHERE received > 0

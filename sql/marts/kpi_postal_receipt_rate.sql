@@ -1,15 +1,8 @@
 -- POSTAL_RECEIPT_RATE (kpis.md): share of dossiers received through the public postal service.
 -- numerator: received in P with KenhThucHien = 3; denominator: dossiers received in P.
 -- Rows: every agency (the dossier's own MaDonVi) and `*` for all agencies together.
-SELECT
-    p.period_type,
-    p.period_start,
-    CASE WHEN grouping(m.agency_code) = 1 THEN '*' ELSE m.agency_code END AS agency_code,
-    'POSTAL_RECEIPT_RATE' AS kpi_code,
-    sum(m.postal) AS numerator,
-    sum(m.received) AS denominator
-FROM mart.kpi_month_term AS m
-JOIN kpi_period_month AS p USING (month_start)
-GROUP BY GROUPING SETS ((p.period_type, p.period_start, m.agency_code), (p.period_type, p.period_start))
+SELECT period_type, period_start, agency_code, 'POSTAL_RECEIPT_RATE' AS kpi_code,
+       postal AS numerator, received AS denominator
+FROM kpi_period_term
 -- Term rows carry every KPI of their agency, 0 where it has none: only denominators > 0 count.
-HAVING sum(m.received) > 0
+WHERE received > 0
