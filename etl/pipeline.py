@@ -221,8 +221,8 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days:
 
     def warehouse_connection():
         if not holder:
-            con = open_transaction.enter_context(warehouse.open_warehouse(settings.warehouse))
-            con.execute(f"SET memory_limit = '{limit}'")
+            con = open_transaction.enter_context(
+                warehouse.open_warehouse(settings.warehouse, memory_limit=limit))
             open_transaction.enter_context(warehouse.transaction(con))
             holder.append(con)
         return holder[0]
@@ -230,7 +230,7 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days:
     def validate_and_load(manifests: list[Path]) -> Path:
         batch_dir = validation.validate(settings, manifests, gx=gx)
         con = warehouse_connection()
-        con.execute(f"SET memory_limit = '{limit}'")
+        con.execute(f"SET memory_limit = '{limit}'")  # back from the idle cap of the last load
         results.append(load.load_batch(con, batch_dir))
         con.execute(f"SET memory_limit = '{WAREHOUSE_IDLE_MEMORY_LIMIT}'")
         return batch_dir
