@@ -19,7 +19,6 @@ from urllib.parse import parse_qs, urlsplit
 import duckdb
 import pytest
 
-from conftest import REPO_ROOT
 from reliability_helpers import published_digests, run_counts_balance, run_pipeline, settings_at
 
 TOKEN = "bad-input-token-7d2a"

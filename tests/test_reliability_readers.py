@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from conftest import REPO_ROOT, start_emulator, stop_process
 from reliability_helpers import run_pipeline, settings_at

@@ -6,7 +6,7 @@ import gzip
 import hashlib
 import json
 import unicodedata
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
