@@ -28,6 +28,7 @@ import requests
 from bench import REPO_ROOT, TreePeak, cpu_seconds, etl_env, record, start_emulator
 from bench.bench_backfill import FEEDS, _fetch_window, run_limit
 from etl.config import Settings
+from etl.source import accept_encoding
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 FULL = dict(size="large", start=date(2024, 1, 1), night=date(2024, 2, 1))
@@ -54,6 +55,7 @@ def _history(emulator, workdir: Path, start: date, end: date) -> float:
 def _warm(emulator, day: date) -> None:
     with requests.Session() as session:
         session.headers["Authorization"] = f"Bearer {emulator.token}"
+        session.headers["Accept-Encoding"] = accept_encoding(emulator.url)  # as our client asks
         for entity in FEEDS:
             for _ in _fetch_window(session, emulator.url, entity, day):
                 pass

@@ -179,3 +179,42 @@ def test_every_transient_fault_kind_is_retried_to_the_same_result(emulator_facto
         assert client.retries >= 1
     emu.control("faults", {"rate": 0})
     assert [row for page in pages for row in page] == raw_window(emu, "/api/v1/thanhtoan", DAY_START, DAY_END)
+
+
+@pytest.mark.parametrize("url, compression, expected", [
+    ("http://127.0.0.1:8765", "auto", "identity"),
+    ("http://127.9.9.9", "auto", "identity"),
+    ("http://localhost:8765/x", "auto", "identity"),
+    ("http://[::1]:8765", "auto", "identity"),
+    ("https://dichvucong.example.gov.vn", "auto", "gzip, deflate"),
+    ("http://10.0.0.5:8765", "auto", "gzip, deflate"),
+    ("http://127.0.0.1:8765", "gzip", "gzip, deflate"),
+    ("https://dichvucong.example.gov.vn", "identity", "identity"),
+])
+def test_gzip_is_asked_for_except_from_this_machine(url, compression, expected):
+    from etl.source import accept_encoding
+
+    assert accept_encoding(url, compression) == expected
+    with pytest.raises(ValueError, match="compression"):
+        accept_encoding(url, "brotli")
+
+
+@pytest.mark.parametrize("compression, encoding", [("auto", None), ("gzip", "gzip")])
+def test_a_window_reads_the_same_plain_or_gzipped(emulator, compression, encoding):
+    """Over loopback the body comes plain unless gzip is asked for; the records are the same."""
+    seen: list = []
+    with fast_client(emulator.url, compression=compression) as client:
+        client.session.hooks["response"].append(
+            lambda response, *args, **kwargs: seen.append(response.headers.get("Content-Encoding")))
+        records = [row for page in client.iter_pages("dossier", DAY_START, DAY_END) for row in page]
+    assert records and records == raw_window(emulator, FEEDS["dossier"][0], DAY_START, DAY_END)
+    assert set(seen) == {encoding}
+
+
+def test_the_compression_setting_is_read_and_checked():
+    from etl.config import ConfigError, from_env
+
+    assert from_env({}).source_compression == "auto"
+    assert from_env({"TTHC_SOURCE_COMPRESSION": " GZIP "}).source_compression == "gzip"
+    with pytest.raises(ConfigError, match="TTHC_SOURCE_COMPRESSION='zstd'"):
+        from_env({"TTHC_SOURCE_COMPRESSION": "zstd"})
