@@ -223,6 +223,7 @@ def client_for(settings: Settings) -> ApiClient:
         max_retry_seconds=settings.source_retry_seconds,
         read_timeout=settings.source_read_timeout,
         backoff_base=settings.source_backoff_seconds,
+        compression=settings.source_compression,
     )
 
 
@@ -271,9 +272,10 @@ def extract(
         )
         with open(spool, "wb") as out:
             for page in pages:
-                clean = [pii.pseudonymize(record, key) for record in page]
-                tracker.add_page(clean)
-                out.write(_encoder.encode_lines(clean))
+                for record in page:
+                    pii.pseudonymize_in_place(record, key)
+                tracker.add_page(page)
+                out.write(_encoder.encode_lines(page))
         meta = {
             "format": SPOOL_FORMAT,
             "entity": entity,

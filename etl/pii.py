@@ -53,15 +53,16 @@ def applicant_key(id_number: Any, key: bytes) -> str | None:
     return outer.hexdigest()
 
 
-def pseudonymize(record: dict[str, Any], key: bytes) -> dict[str, Any]:
-    """A copy of `record` without personal data; every other field is left exactly as received.
+def pseudonymize_in_place(record: dict[str, Any], key: bytes) -> dict[str, Any]:
+    """Remove the personal data of `record` itself (and return it); every other field is left
+    exactly as received. In place: extraction owns each decoded record, and a copy per record
+    doubled a page's memory.
 
     `SoGiayToChuHoSo` becomes `SoGiayToChuHoSoHash` (null when empty); records without it (payments,
     reference lists) gain no hash field.
     """
-    clean = dict(record)
     for name in DROPPED_FIELDS:
-        clean.pop(name, None)
-    if ID_FIELD in clean:
-        clean[ID_HASH_FIELD] = applicant_key(clean.pop(ID_FIELD), key)
-    return clean
+        record.pop(name, None)
+    if ID_FIELD in record:
+        record[ID_HASH_FIELD] = applicant_key(record.pop(ID_FIELD), key)
+    return record

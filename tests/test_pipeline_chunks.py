@@ -5,10 +5,18 @@ Surrogate keys are compared through the natural keys they stand for: members inf
 the catalogue does not list are numbered in the order batches meet them (as nightly loads do)."""
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import date
 
 import duckdb
+import psutil
 
+from conftest import REPO_ROOT, env_for
 from etl import pipeline
 
 NATURAL = (
@@ -41,10 +49,80 @@ def test_chunked_run_equals_one_batch(emulator_factory, settings_for, tmp_path):
     chunked = settings_for(emu, tmp_path / "chunked")
     start, end = date(2023, 1, 1), date(2023, 1, 11)
 
-    whole = pipeline.run(one, start, end, chunk_days=31)
-    parts = pipeline.run(chunked, start, end, chunk_days=3)
+    log_file = tmp_path / "run.log"
+    handler = logging.FileHandler(log_file)
+    handler.setFormatter(logging.Formatter("%(process)d %(name)s: %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        whole = pipeline.run(one, start, end, chunk_days=31)
+        whole_lines = log_file.read_text().splitlines()
+        parts = pipeline.run(chunked, start, end, chunk_days=3)
+        parts_lines = log_file.read_text().splitlines()[len(whole_lines):]
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
+
+    # One chunk is extracted here; several, in one child process (logging to the same file),
+    # while this process validates and loads: it ends with the run.
+    def pids(lines, what):
+        return {line.split()[0] for line in lines if what in line}
+
+    me = {str(os.getpid())}
+    assert pids(whole_lines, "etl.landing: extracted dossier") == me
+    extractors = pids(parts_lines, "etl.landing: extracted dossier")
+    assert len(extractors) == 1 and extractors != me
+    assert pids(parts_lines, "etl.validation: validated") == me
+    assert not psutil.pid_exists(int(next(iter(extractors)))) or \
+        psutil.Process(int(next(iter(extractors)))).status() == psutil.STATUS_ZOMBIE
 
     assert len(whole.run_ids) == 1 and len(parts.run_ids) == 4
     assert parts.loaded == whole.loaded and parts.quarantined == whole.quarantined
     assert parts.kpi_rows == whole.kpi_rows
     assert snapshot(chunked.published) == snapshot(one.published)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_a_killed_run_takes_its_extractor_with_it(emulator_factory, settings_for, tmp_path):
+    """SIGKILL leaves the run no chance to stop its child: the child must notice and go, not
+    keep paging the source and landing windows behind the next run's back."""
+    emu = emulator_factory(seed=29, start="2023-01-01", end="2023-03-01", dossiers_per_day=200)
+    settings = settings_for(emu)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "etl", "run", "--start", "2023-01-01", "--end", "2023-03-01",
+         "--no-progress"],
+        cwd=REPO_ROOT, env=env_for(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    children: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and run.poll() is None:
+            children = psutil.Process(run.pid).children(recursive=True)
+            if any("spawn_main" in " ".join(child.cmdline()) for child in children):
+                break
+            time.sleep(0.05)
+        assert any("spawn_main" in " ".join(child.cmdline()) for child in children), \
+            "the run never started its extraction process"
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not all(_gone(child.pid) for child in children):
+            time.sleep(0.05)
+        assert all(_gone(child.pid) for child in children), \
+            [child.cmdline() for child in children if not _gone(child.pid)]
+    finally:
+        for process in [run, *children]:
+            try:
+                os.kill(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, psutil.NoSuchProcess):
+                pass
+        run.wait(timeout=10)
