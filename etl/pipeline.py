@@ -295,22 +295,15 @@ def _lean_gc():
         gc.unfreeze()
 
 
-def _trim_heap() -> None:
-    """Free what a chunk left behind. Validating leaves reference cycles (GX results, frames)
-    that the rarer collections of _lean_gc reached only every ~10 chunks, by which time a year's
-    run had grown ~200 MiB; then hand the C heap's free pages back to the system."""
+def _collect_chunk_garbage() -> None:
+    """Validating leaves reference cycles (GX results, frames) that the rarer collections of
+    _lean_gc reached only every ~10 chunks, by which time a year's run had grown ~200 MiB."""
     began = time.monotonic()
     gc.collect()
     # What survived (GX's modules and context, the run's results) is frozen out of the next
-    # collections, so each one walks only the objects of one chunk: 0.18 -> 0.0x s.
+    # collections, so each one walks only the objects of one chunk: 0.18 -> 0.00 s.
     gc.freeze()
     log.debug("collected a chunk's garbage in %.2fs", time.monotonic() - began)
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def chunks(days: list[date], chunk_days: int = CHUNK_DAYS) -> list[list[date]]:
@@ -371,7 +364,7 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days:
         con.execute(f"SET memory_limit = '{limit}'")  # back from the idle cap of the last load
         results.append(load.load_batch(con, batch_dir))
         con.execute(f"SET memory_limit = '{WAREHOUSE_IDLE_MEMORY_LIMIT}'")
-        _trim_heap()
+        _collect_chunk_garbage()
         return batch_dir
 
     pending = None
