@@ -1,7 +1,8 @@
 """Where a backfill's CPU goes: `python -m bench.profile_run [--start D] [--end D] [--size S]`.
 
-Runs `python -m etl run` against a fresh emulator under py-spy (all threads, native frames, so
-DuckDB's work is charged to the stage that asked for it) and prints the busy samples per stage:
+Runs `python -m etl run` against a fresh emulator under py-spy (all threads of the run and of its
+extraction process, native frames, so DuckDB's work is charged to the stage that asked for it)
+and prints the busy samples per stage:
 the first frames of our own code on each stack (e.g. `validate > _stage_entity > stage_entity`),
 with their hottest leaf functions. Samples of threads waiting (locks, sockets, sleeps) are left
 out. The raw profile is kept (`--raw`) for flame graphs.
@@ -79,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         raw = args.raw or work / "profile.txt"
         env = etl_env(emulator, work)
-        command = [str(py_spy), "record", "--threads", "--native", "-r", str(args.rate), "-f", "raw",
+        # --subprocesses: a run of several chunks extracts them in a child process.
+        command = [str(py_spy), "record", "--threads", "--native", "--subprocesses", "-r", str(args.rate), "-f", "raw",
                    "-o", str(raw), "--", sys.executable, "-m", "etl", "run", "--start", args.start,
                    "--end", args.end, "--no-progress"]
         began = time.perf_counter()
