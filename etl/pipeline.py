@@ -295,6 +295,26 @@ def _lean_gc():
         gc.unfreeze()
 
 
+def _lower_cap(con) -> None:
+    """Lower the warehouse's memory cap while the next chunk validates, as far as DuckDB can.
+
+    The open transaction holds memory DuckDB cannot spill (temp tables and indexes: ~60 MB
+    after a half month of a large province), and a larger province or chunk holds more than the
+    idle cap: DuckDB then refuses the SET, and the cap stays at the load's."""
+    import duckdb
+
+    # Set through a second connection to the same database: the limit is the database's, but a
+    # refused SET aborts the transaction it ran in ("Current transaction is aborted"), and that
+    # must not be the run's.
+    side = con.cursor()
+    try:
+        side.execute(f"SET memory_limit = '{WAREHOUSE_IDLE_MEMORY_LIMIT}'")
+    except duckdb.OutOfMemoryException as exc:
+        log.info("the warehouse keeps its load cap between chunks: %s", str(exc).splitlines()[0])
+    finally:
+        side.close()
+
+
 def _collect_chunk_garbage() -> None:
     """Validating leaves reference cycles (GX results, frames) that the rarer collections of
     _lean_gc reached only every ~10 chunks, by which time a year's run had grown ~200 MiB."""
@@ -304,6 +324,9 @@ def _collect_chunk_garbage() -> None:
     # collections, so each one walks only the objects of one chunk: 0.18 -> 0.00 s.
     gc.freeze()
     log.debug("collected a chunk's garbage in %.2fs", time.monotonic() - began)
+    arrow = sys.modules.get("pyarrow")  # pandas' strings: its pool keeps what it freed
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
 
 
 def chunks(days: list[date], chunk_days: int = CHUNK_DAYS) -> list[list[date]]:
@@ -363,7 +386,7 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days:
         con = warehouse_connection()
         con.execute(f"SET memory_limit = '{limit}'")  # back from the idle cap of the last load
         results.append(load.load_batch(con, batch_dir))
-        con.execute(f"SET memory_limit = '{WAREHOUSE_IDLE_MEMORY_LIMIT}'")
+        _lower_cap(con)
         _collect_chunk_garbage()
         return batch_dir
 
