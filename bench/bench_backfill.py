@@ -2,7 +2,7 @@
 
 OURS  : `python -m etl run --start … --end …` in a subprocess against the emulator over HTTP:
         extract, land (pseudonymized), validate (GX), load the star schema, KPIs, publish.
-LIMIT : the same pages fetched with plain `requests` (one session, same page size, the same
+LIMIT : the same pages fetched with plain `requests` (one session, the same page size and
         Accept-Encoding as our client: plain over loopback) and loaded
         with DuckDB's `read_json` into one table per feed, a column per source field as text
         (the fields' JSON types vary) — no validation, no model, no PII.
@@ -35,7 +35,7 @@ import requests
 
 from bench import REPO_ROOT, TreePeak, cpu_seconds, etl_env, record, start_emulator
 from etl import landing
-from etl.source import MAX_PAGE_SIZE, accept_encoding, entity_spec
+from etl.source import accept_encoding, entity_spec
 
 FEEDS = ("dossier", "payment")
 YEAR_START, YEAR_END = date(2024, 1, 1), date(2025, 1, 1)
@@ -94,7 +94,7 @@ def _fetch_window(session: requests.Session, url: str, entity: str, day: date):
         response = session.get(
             url + entity_spec(entity).path,
             params={"tuNgay": start.isoformat(), "denNgay": end.isoformat(), "trang": page,
-                    "soBanGhi": MAX_PAGE_SIZE},
+                    "soBanGhi": landing.PAGE_SIZE},  # the pages our extraction asks for
             timeout=120,
         )
         response.raise_for_status()

@@ -44,7 +44,7 @@ def _baseline_window(session: requests.Session, url: str, entity: str, day: date
     while True:
         response = session.get(
             url + entity_spec(entity).path,
-            params={"tuNgay": start.isoformat(), "denNgay": end.isoformat(), "trang": page, "soBanGhi": 5000},
+            params={"tuNgay": start.isoformat(), "denNgay": end.isoformat(), "trang": page, "soBanGhi": landing.PAGE_SIZE},
             timeout=60,
         )
         response.raise_for_status()

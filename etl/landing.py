@@ -28,7 +28,7 @@ import msgspec
 from etl import pii
 from etl.config import Settings
 from etl.durable import fsync_dir
-from etl.source import ENTITIES, MAX_PAGE_SIZE, ApiClient, entity_spec
+from etl.source import ENTITIES, ApiClient, entity_spec
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,11 @@ SPOOL_FORMAT = 1
 STALE_SPOOL_SECONDS = 7 * 24 * 3600
 _COPY_CHUNK = 1 << 20
 _LINES_PER_WRITE = 4096
+# Records asked per page: half the API's maximum (source.MAX_PAGE_SIZE). A page is held whole
+# while it is decoded, pseudonymized and written, so this bounds an extraction thread's memory: a
+# quarter of a large province peaked at 55 MiB in the extraction process against 69 MiB with
+# pages of 5,000, and ran no slower (27-30 s against 32-34 s, runs interleaved).
+PAGE_SIZE = 2500
 
 ENTITY_NAMES = tuple(ENTITIES)
 
@@ -243,7 +248,7 @@ def extract(
     day: date | str,
     client: ApiClient | None = None,
     *,
-    page_size: int = MAX_PAGE_SIZE,
+    page_size: int = PAGE_SIZE,
 ) -> Path:
     """Fetch one window (a feed's local day, or a reference list's full snapshot) into a spool.
 
@@ -496,7 +501,7 @@ def land_window(
     day: date | str,
     client: ApiClient | None = None,
     *,
-    page_size: int = MAX_PAGE_SIZE,
+    page_size: int = PAGE_SIZE,
 ) -> Path:
     """Extract and land one window; returns the manifest's path."""
     return land(settings, extract(settings, entity, day, client=client, page_size=page_size))
