@@ -1,7 +1,7 @@
 """Extract + land throughput against the emulator, next to a plain requests + json.loads baseline.
 
 Both passes fetch the same windows from the same emulator, so the difference in this process's CPU
-time is what pseudonymization, de-duplication, spooling and gzip landing cost on top of HTTP.
+time is what pseudonymization, de-duplication, spooling and zstd landing cost on top of HTTP.
 Peak memory is this process's RSS high-water mark, which must not grow with the window's size.
 """
 from __future__ import annotations
@@ -105,7 +105,7 @@ def main(quick: bool = False) -> None:
                 for run, args in runs if number % 2 == 0 else reversed(runs):
                     run(*args)
         rss_peak = _peak_rss_mib()
-        landed_bytes = sum(path.stat().st_size for path in settings.raw_dir.rglob("data-*.jsonl.gz"))
+        landed_bytes = sum(path.stat().st_size for path in settings.raw_dir.rglob("data-*.jsonl.zst"))
     ours_rows, ours_wall, ours_cpu = ours.rows, ours.wall, ours.cpu
     base_rows, base_wall, base_cpu = base.rows, base.wall, base.cpu
     if base_rows != ours_rows:
@@ -120,7 +120,7 @@ def main(quick: bool = False) -> None:
           f"CPU beyond baseline {overhead_cpu * 1e6 / max(ours_rows, 1):.1f} us/row "
           f"-> {projected:.1f}s per {BACKFILL_TARGET_ROWS:,} rows")
     print(f"memory       : peak RSS {rss_peak:.0f} MiB (before extract {rss_before:.0f} MiB); "
-          f"landed {landed_bytes / 2**20:.1f} MiB gzip")
+          f"landed {landed_bytes / 2**20:.1f} MiB zstd")
 
 
 if __name__ == "__main__":

@@ -36,10 +36,16 @@ LOCAL_TIMEZONE = timezone(timedelta(hours=7), "ICT")
 SPOOL_DIRNAME = "_spool"
 MANIFEST_NAME = "manifest.json"
 DATA_PREFIX = "data-"
-DATA_SUFFIX = ".jsonl.gz"
+DATA_SUFFIX = ".jsonl.zst"
+# Windows landed before zstd: still read (by suffix), and removed when their window lands again.
+LEGACY_DATA_SUFFIXES = (".jsonl.gz",)
 UPDATED_AT_FIELD = "NgayCapNhat"
-# Level 1 compresses these repetitive records nearly as well as 6 at several times the speed.
-GZIP_LEVEL = 1
+# zstd level 1: a half month of a large province's dossiers (64 MB of JSON lines) compresses in
+# 0.10 s to 11 MB, where gzip level 1 took 0.32 s for 15 MB, and DuckDB reads it back in less
+# than half the CPU (0.075 against 0.17 s). Written as independent frames of 1 MiB of input, so
+# the same lines always give the same bytes (the file is named by its checksum).
+ZSTD_LEVEL = 1
+_FRAME_BYTES = 1 << 20
 SPOOL_FORMAT = 1
 # Spools of extracts that were killed (not landed) are swept after this long.
 STALE_SPOOL_SECONDS = 7 * 24 * 3600
@@ -107,11 +113,25 @@ def data_paths(manifest_file: Path | str) -> list[Path]:
     return [manifest_file.parent / entry["path"] for entry in read_manifest(manifest_file)["files"]]
 
 
+def open_data_file(path: Path | str):
+    """A landed data file as a binary stream of its JSON lines (zstd, or gzip as landed before)."""
+    path = Path(path)
+    if path.name.endswith(LEGACY_DATA_SUFFIXES):
+        return gzip.open(path, "rb")
+    import io
+
+    import zstandard
+
+    raw = open(path, "rb")
+    reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+    return io.BufferedReader(reader)
+
+
 def iter_landed_records(manifest_file: Path | str) -> Iterator[dict[str, Any]]:
     """The landed records of a window, decoded, in file order."""
     decoder = msgspec.json.Decoder()
     for path in data_paths(manifest_file):
-        with gzip.open(path, "rb") as handle:
+        with open_data_file(path) as handle:
             for line in handle:
                 yield decoder.decode(line)
 
@@ -372,16 +392,44 @@ def _copy_kept_lines(source, sink, superseded: set[int]) -> int:
     return lines
 
 
+class _ZstdFrames:
+    """Compresses what is written to it as zstd frames of _FRAME_BYTES of input each: the frame
+    boundaries depend on the bytes alone, never on how they were written."""
+
+    def __init__(self, sink) -> None:
+        import zstandard
+
+        self.sink = sink
+        self.compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+        self.pending = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self.pending += data
+        while len(self.pending) >= _FRAME_BYTES:
+            self._frame(_FRAME_BYTES)
+        return len(data)
+
+    def _frame(self, size: int) -> None:
+        block = bytes(self.pending[:size])
+        del self.pending[:size]
+        self.sink.write(self.compressor.compress(block))
+
+    def close(self) -> None:
+        if self.pending:
+            self._frame(len(self.pending))
+
+
 def _write_data_file(spool: Path, target: Path, superseded: set[int], expected_lines: int) -> tuple[str, str]:
-    """Write the kept lines as gzip JSONL into `target`; returns (file name, sha256)."""
+    """Write the kept lines as zstd JSONL into `target`; returns (file name, sha256)."""
     tmp = target / f".{DATA_PREFIX}{uuid.uuid4().hex}.tmp"
     try:
         with open(spool, "rb") as source, open(tmp, "wb") as raw:
             hashing = _HashingWriter(raw)
-            # mtime=0 and no file name in the header: the same rows give the same bytes, hence the
-            # same name and checksum, so re-landing unchanged data is a no-op downstream.
-            with gzip.GzipFile(filename="", mode="wb", compresslevel=GZIP_LEVEL, fileobj=hashing, mtime=0) as gz:
-                lines = _copy_kept_lines(source, gz, superseded)
+            # The same rows give the same bytes, hence the same name and checksum, so re-landing
+            # unchanged data is a no-op downstream.
+            frames = _ZstdFrames(hashing)
+            lines = _copy_kept_lines(source, frames, superseded)
+            frames.close()
             raw.flush()
             os.fsync(raw.fileno())
         if lines != expected_lines:
@@ -406,7 +454,8 @@ def _write_data_file(spool: Path, target: Path, superseded: set[int], expected_l
 def _remove_unlisted(target: Path, keep: set[str]) -> None:
     for path in target.iterdir():
         name = path.name
-        unlisted_data = name.startswith(DATA_PREFIX) and name.endswith(DATA_SUFFIX) and name not in keep
+        unlisted_data = (name.startswith(DATA_PREFIX) and name.endswith((DATA_SUFFIX, *LEGACY_DATA_SUFFIXES))
+                         and name not in keep)
         leftover_tmp = name.startswith(".") and name.endswith(".tmp")
         if unlisted_data or leftover_tmp:
             path.unlink(missing_ok=True)

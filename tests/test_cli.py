@@ -70,7 +70,7 @@ def test_run_refuses_without_pii_key_outside_the_demo(emulator, settings_for):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "TTHC_PII_KEY" in lines[0]
     assert not settings.warehouse.exists()
-    assert not settings.raw_dir.exists() or not any(settings.raw_dir.rglob("*.gz"))
+    assert not settings.raw_dir.exists() or not any(settings.raw_dir.rglob("data-*"))
 
 
 def test_run_with_a_wrong_token_fails_with_one_line_and_no_token(emulator, settings_for):

@@ -2,7 +2,6 @@
 window semantics, faults, personal data, and crash safety."""
 from __future__ import annotations
 
-import gzip
 import hashlib
 import hmac
 import json
@@ -15,8 +14,10 @@ import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
+import duckdb
 import pytest
 import requests
+import zstandard
 
 from conftest import REPO_ROOT, TEST_PII_KEY, TEST_TOKEN
 from etl import landing
@@ -50,13 +51,19 @@ def api_window(emu, entity: str, day: date) -> list[dict]:
         page += 1
 
 
+def decompress(path) -> bytes:
+    """A landed data file's bytes, decompressed by zstandard itself (not through etl.landing)."""
+    with zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True) as reader:
+        return reader.read()
+
+
 def landed_rows(manifest_file) -> list[dict]:
-    """Decompress and parse the files a manifest names, with the standard library only."""
+    """Decompress and parse the files a manifest names."""
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     rows = []
     for entry in manifest["files"]:
-        with gzip.open(manifest_file.parent / entry["path"], "rt", encoding="utf-8") as handle:
-            rows.extend(json.loads(line) for line in handle)
+        text = decompress(manifest_file.parent / entry["path"]).decode("utf-8")
+        rows.extend(json.loads(line) for line in text.splitlines())
     return rows
 
 
@@ -76,7 +83,7 @@ def assert_window_consistent(manifest_file) -> list[dict]:
     for entry in manifest["files"]:
         data = (manifest_file.parent / entry["path"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]
-        assert entry["path"] == f"data-{entry['sha256'][:16]}.jsonl.gz"
+        assert entry["path"] == f"data-{entry['sha256'][:16]}.jsonl.zst"
     rows = landed_rows(manifest_file)
     assert len(rows) == manifest["rows"] == sum(entry["rows"] for entry in manifest["files"])
     assert manifest["extracted"] == manifest["rows"] + manifest["duplicates"]
@@ -151,6 +158,37 @@ def test_relanding_unchanged_data_gives_the_same_file(emulator, settings_for):
     second = landing.read_manifest(second_path)
     assert first["files"] == second["files"]
     assert len(list(second_path.parent.glob("data-*"))) == 1
+
+
+def test_a_window_landed_as_gzip_before_is_read_and_replaced(emulator, settings_for):
+    """Landing zones from before zstd hold .jsonl.gz files: they are read as they are, by the
+    landing's reader and by validation (DuckDB), and the next landing of the window removes them."""
+    import gzip
+
+    from etl import validation
+
+    settings = settings_for(emulator)
+    path = landing.land_window(settings, "payment", DAY)
+    manifest = landing.read_manifest(path)
+    (entry,) = manifest["files"]
+    lines = decompress(path.parent / entry["path"])
+    legacy = gzip.compress(lines, mtime=0)
+    digest = hashlib.sha256(legacy).hexdigest()
+    legacy_name = f"data-{digest[:16]}.jsonl.gz"
+    (path.parent / legacy_name).write_bytes(legacy)
+    (path.parent / entry["path"]).unlink()
+    manifest["files"] = [dict(entry, path=legacy_name, sha256=digest)]
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+
+    records = [json.loads(line) for line in lines.decode("utf-8").splitlines()]
+    assert list(landing.iter_landed_records(path)) == records
+    staged = validation.validate(settings, [path])
+    with duckdb.connect() as con:
+        keys = con.execute(f"SELECT record_key FROM '{staged / 'payment.parquet'}'").fetchall()
+    assert sorted(key for (key,) in keys) == sorted(r["MaGiaoDich"] for r in records)
+
+    landing.land_window(settings, "payment", DAY)
+    assert [p.name for p in path.parent.glob("data-*")] == [entry["path"]]
 
 
 def test_landing_the_same_spool_again_returns_its_window(emulator, settings_for):
@@ -233,7 +271,7 @@ def test_no_personal_data_or_token_reaches_the_landing_zone(emulator, settings_f
         landing.land_window(settings, entity, days[-1])
 
     text = "\n".join(
-        (gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()).decode("utf-8")
+        (decompress(p) if p.suffix == ".zst" else p.read_bytes()).decode("utf-8")
         for p in settings.raw_dir.rglob("*") if p.is_file()
     )
     leaked = sorted(secret for secret in secrets if secret in text)
@@ -272,7 +310,7 @@ def test_a_failed_manifest_replace_keeps_the_previous_window(emulator, settings_
     after_path = landing.land_window(rekeyed, "dossier", DAY)
     after = assert_window_consistent(after_path)
     assert after != before and len(after) == len(before)
-    assert len(list(after_path.parent.glob("data-*.jsonl.gz"))) == 1, "superseded data files are removed"
+    assert len(list(after_path.parent.glob("data-*.jsonl.zst"))) == 1, "superseded data files are removed"
 
 
 CRASH_LOOP = """
@@ -313,7 +351,7 @@ def test_sigkill_at_any_point_leaves_a_readable_window(emulator, settings_for, t
     assert readable_states, "the window was readable after every kill"
     # A killed extract leaves at most an unlanded spool; the next landing cleans the window.
     landing.land_window(settings, "dossier", DAY)
-    assert len(list(manifest_file.parent.glob("data-*.jsonl.gz"))) == 1
+    assert len(list(manifest_file.parent.glob("data-*.jsonl.zst"))) == 1
 
 
 # -- de-duplication rules -------------------------------------------------------------------------

@@ -5,8 +5,8 @@ every file the suite's runs wrote (landing zones, warehouses, quarantine, publis
 Parquet, Data Docs, etl.log files, reports, the Airflow tests' AIRFLOW_HOME task logs). They and
 warehouse/ under the repository are scanned for what the emulator generates as personal data —
 citizen ID numbers, phone numbers and applicants' names, recognised by the generator's own
-shapes and word lists, in NFC and NFD — and for the API tokens the tests use. .gz files are
-decompressed; DuckDB and Parquet files are searched as raw bytes and through their text columns.
+shapes and word lists, in NFC and NFD — and for the API tokens the tests use. .gz and .zst files
+are decompressed; DuckDB and Parquet files are searched as raw bytes and through their text columns.
 The scanner is first shown to catch planted values in every kind of file, and the patterns are
 shown to match what the emulator actually serves, so a clean scan means something.
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import requests
+import zstandard
 
 from conftest import REPO_ROOT, TEST_TOKEN, env_for
 from etl.emulator.catalogue import PROVINCE_ID_PREFIX
@@ -173,6 +174,14 @@ def _scan_roots(con, roots: list[Path], findings: dict[str, list[str]], kinds: d
                     hits += _scan_bytes(gzip.decompress(data))
                 except (OSError, EOFError):
                     hits.append("unreadable gzip")
+            elif name.endswith(".zst"):
+                kind = "zstd"
+                hits = _scan_bytes(data)
+                try:
+                    with zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True) as reader:
+                        hits += _scan_bytes(reader.read())
+                except zstandard.ZstdError:
+                    hits.append("unreadable zstd")
             elif data[:4] == b"PAR1":
                 kind = "parquet"
                 try:
@@ -220,6 +229,7 @@ def test_the_scanner_finds_planted_values_in_every_kind_of_file(tmp_path_factory
     plant = tmp_path_factory.mktemp("planted")  # removed from the final scan's roots below
     person, id_number, phone = "Nguyễn Văn An", f"0{PROVINCE_ID_PREFIX:02d}190123456", "0912345678"
     (plant / "a.jsonl.gz").write_bytes(gzip.compress(json.dumps({"x": id_number}).encode()))
+    (plant / "g.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(json.dumps({"x": phone}).encode()))
     (plant / "b.log").write_text(f"Authorization: Bearer {TEST_TOKEN}\n")
     (plant / "c.html").write_text(unicodedata.normalize("NFD", person))
     con = duckdb.connect(str(plant / "d.duckdb"))
@@ -230,7 +240,7 @@ def test_the_scanner_finds_planted_values_in_every_kind_of_file(tmp_path_factory
                                               "key": "GD2023010900000121"}))
     findings, _ = scan([plant])
     found = {Path(p).name for p in findings}
-    assert found == {"a.jsonl.gz", "b.log", "c.html", "d.duckdb", "e.parquet"}, findings
+    assert found == {"a.jsonl.gz", "b.log", "c.html", "d.duckdb", "e.parquet", "g.jsonl.zst"}, findings
 
 
 @pytest.fixture(scope="module")
@@ -256,7 +266,7 @@ def test_no_personal_data_nor_token_in_any_file_the_suite_wrote(own_run, tmp_pat
     findings, kinds = scan(roots)
     print(f"\n[pii] scanned {sum(kinds.values())} files under {len(roots)} roots: {kinds}; "
           f"{len(findings)} with findings")
-    assert kinds.get("gzip", 0) and kinds.get("duckdb", 0) and kinds.get("parquet", 0)
+    assert kinds.get("zstd", 0) and kinds.get("duckdb", 0) and kinds.get("parquet", 0)
     assert findings == {}, json.dumps(dict(list(findings.items())[:20]), ensure_ascii=False, indent=1)
 
 
