@@ -38,6 +38,20 @@ COMPARED = {
 }
 
 
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _command(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:  # it ended meanwhile
+        return ""
+
+
 def snapshot(path) -> dict[str, list]:
     with duckdb.connect(str(path), read_only=True) as con:
         return {name: sorted(con.execute(sql).fetchall(), key=repr) for name, sql in COMPARED.items()}
@@ -81,20 +95,12 @@ def test_chunked_run_equals_one_batch(emulator_factory, settings_for, tmp_path, 
     assert len(extractors) == 1 and extractors != me
     assert pids(parts_lines, "etl.validation: validated") == me
     assert pids(parts_lines, "the warehouse keeps its load cap between chunks") == me
-    assert not psutil.pid_exists(int(next(iter(extractors)))) or \
-        psutil.Process(int(next(iter(extractors)))).status() == psutil.STATUS_ZOMBIE
+    assert _gone(int(next(iter(extractors))))
 
     assert len(whole.run_ids) == 1 and len(parts.run_ids) == 4
     assert parts.loaded == whole.loaded and parts.quarantined == whole.quarantined
     assert parts.kpi_rows == whole.kpi_rows
     assert snapshot(chunked.published) == snapshot(one.published)
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 def test_a_killed_run_takes_its_extractor_with_it(emulator_factory, settings_for, tmp_path):
@@ -112,10 +118,10 @@ def test_a_killed_run_takes_its_extractor_with_it(emulator_factory, settings_for
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and run.poll() is None:
             children = psutil.Process(run.pid).children(recursive=True)
-            if any("spawn_main" in " ".join(child.cmdline()) for child in children):
+            if any("spawn_main" in _command(child) for child in children):
                 break
             time.sleep(0.05)
-        assert any("spawn_main" in " ".join(child.cmdline()) for child in children), \
+        assert any("spawn_main" in _command(child) for child in children), \
             "the run never started its extraction process"
         os.kill(run.pid, signal.SIGKILL)
         run.wait(timeout=10)
@@ -123,7 +129,7 @@ def test_a_killed_run_takes_its_extractor_with_it(emulator_factory, settings_for
         while time.monotonic() < deadline and not all(_gone(child.pid) for child in children):
             time.sleep(0.05)
         assert all(_gone(child.pid) for child in children), \
-            [child.cmdline() for child in children if not _gone(child.pid)]
+            [_command(child) for child in children if not _gone(child.pid)]
     finally:
         for process in [run, *children]:
             try:
