@@ -233,25 +233,24 @@ class _ChunkExtractor:
         if self.pool is not None:  # the child starts and imports while the references land
             self.pool.submit(_warm_extractor)
 
-    def _submit(self) -> None:
-        if self.pool is not None and self.next < len(self.parts):
-            self.future = self.pool.submit(extract_and_land, self.settings, self.parts[self.next],
-                                           workers=CHILD_EXTRACT_WORKERS)
+    def _submit(self, part: list[date]) -> None:
+        self.future = self.pool.submit(extract_and_land, self.settings, part,
+                                       workers=CHILD_EXTRACT_WORKERS)
 
     def take(self) -> list[Path]:
         """Land the next chunk (already under way in the child) and start the one after it."""
         part = self.parts[self.next]
+        self.next += 1
         if self.pool is None:
-            manifests = extract_and_land(self.settings, part, self.step)
-            self.next += 1
-        else:
-            if self.future is None:
-                self._submit()
-            manifests = self.future.result()
-            self.next += 1
-            self._submit()  # the child pages chunk k+1 while this process validates chunk k
-            for day in part:
-                self.step(day.isoformat())
+            return extract_and_land(self.settings, part, self.step)
+        if self.future is None:  # the first chunk
+            self._submit(part)
+        manifests = self.future.result()
+        self.future = None
+        if self.next < len(self.parts):  # the child pages chunk k+1 while chunk k validates here
+            self._submit(self.parts[self.next])
+        for day in part:
+            self.step(day.isoformat())
         return manifests
 
     def close(self) -> None:
@@ -394,7 +393,7 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days:
     extractor = _ChunkExtractor(settings, parts, bar.step)
     with open_transaction:  # on any failure: ROLLBACK, then close (the warehouse is as before)
         try:
-            for number, part in enumerate(parts):
+            for number in range(len(parts)):
                 # The reference lists, snapshotted on the run's last day, go with the first chunk,
                 # so every chunk's facts resolve against them as one batch's would.
                 manifests: list[Path] = []

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 import msgspec
 import requests
 
+from etl.config import SOURCE_COMPRESSIONS
+
 log = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 5000
@@ -77,8 +79,8 @@ def is_loopback_url(url: str) -> bool:
 def accept_encoding(url: str, compression: str = "auto") -> str:
     """The Accept-Encoding to send: gzip saves a network's bandwidth, but over loopback it only
     spends CPU to compress on the server and decompress here (a year of a large province: ~18 s)."""
-    if compression not in ("auto", "gzip", "identity"):
-        raise ValueError(f"compression must be auto, gzip or identity, got {compression!r}")
+    if compression not in SOURCE_COMPRESSIONS:
+        raise ValueError(f"compression must be one of {', '.join(SOURCE_COMPRESSIONS)}, got {compression!r}")
     if compression == "identity" or (compression == "auto" and is_loopback_url(url)):
         return "identity"
     return "gzip, deflate"
