@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from datetime import date, datetime
 
+import duckdb
 import pytest
 
 from etl import kpi
@@ -166,11 +167,14 @@ def warehouse(tmp_path):
 def kpi_rows(con, period_type=None, period_start=None) -> dict:
     sql = "SELECT period_type, period_start, agency_code, kpi_code, numerator, denominator, value, target, met FROM mart.kpi_value"
     rows = con.execute(sql).fetchall()
-    return {
+    by_key = {
         (r[0], r[1], r[2], r[3]): r[4:]
         for r in rows
         if (period_type is None or r[0] == period_type) and (period_start is None or r[1] == period_start)
     }
+    # mart.kpi_value has no key index: the grain is checked here, on every read of it.
+    assert len({tuple(r[:4]) for r in rows}) == len(rows), "a kpi_value key appears twice"
+    return by_key
 
 
 def fraction(rows, agency, kpi_code):
@@ -454,3 +458,15 @@ def test_a_failing_kpi_query_surfaces_its_own_error(warehouse):
             kpi.rebuild_pending(con)
     assert kpi_rows(con) == before
     assert con.execute("SELECT count(*) FROM audit.kpi_dirty_period").fetchall() == [(0,)]
+
+
+def test_a_kpi_computed_twice_fails_the_rebuild(warehouse, monkeypatch):
+    # mart.kpi_value has no key index: replace_values.sql refuses duplicate rows itself.
+    con = warehouse
+    before = kpi_rows(con)
+    monkeypatch.setitem(kpi.KPI_FILES, "ONLINE_RATE_AGAIN", kpi.KPI_FILES["ONLINE_RATE"])
+    with pytest.raises(duckdb.Error, match="KPI ONLINE_RATE gives 2 rows for month 2023-02-01"):
+        with transaction(con):
+            con.execute("INSERT INTO audit.kpi_dirty_period VALUES ('month', ?)", [FEB])
+            kpi.rebuild_pending(con)
+    assert kpi_rows(con) == before

@@ -319,7 +319,9 @@ def table(path) -> dict:
             "target, met FROM mart.kpi_value").fetchall()
     finally:
         con.close()
-    return {tuple(r[:4]): tuple(r[4:]) for r in rows}
+    by_key = {tuple(r[:4]): tuple(r[4:]) for r in rows}
+    assert len(by_key) == len(rows), "a kpi_value key appears twice"  # the table has no key index
+    return by_key
 
 
 def assert_same_rows(got: dict, expected: dict) -> None:

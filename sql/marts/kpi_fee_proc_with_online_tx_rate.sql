@@ -12,24 +12,33 @@ WITH fee_by_level AS (
 -- The distinct (agency, fee-bearing catalogue version on d) pairs with an online payment
 -- successful in P: a count of distinct procedures over the whole period, which month counts do
 -- not add up to, so the payments of the built periods are read here (bounds from
--- periods_build.sql). Matching each payment to the catalogue first keeps the distinct small;
--- materialized so the planner cannot pair every agency with every catalogue version.
+-- periods_build.sql). They are read once, whatever the periods: per (year, agency, MaTTHC), the
+-- months of the year with such a payment as a 12-bit mask; a pair counts for P when its mask
+-- meets P's months (every period lies within one year). That keeps each payment out of a join
+-- per period it falls in (a month, its quarter, its year).
+pair_months AS MATERIALIZED (
+    SELECT date_trunc('year', transacted_at)::DATE AS year_start, agency_code, procedure_code,
+           bit_or(1 << (month(transacted_at) - 1)) AS months
+    FROM core.fact_payment
+    WHERE status = 'thanh-cong' AND payment_method_code = 'truc-tuyen'
+      AND transacted_at >= getvariable('kpi_period_first')
+      AND transacted_at < getvariable('kpi_period_end')
+    GROUP BY ALL
+),
+period_months AS (
+    SELECT period_type, period_start, date_trunc('year', period_start)::DATE AS year_start,
+           bit_or(1 << (month(month_start) - 1)) AS months
+    FROM kpi_period_month
+    GROUP BY ALL
+),
+-- Materialized so the planner cannot pair every agency with every catalogue version.
 online_fee_tx AS MATERIALIZED (
-    SELECT t.period_type, t.period_start, t.agency_code, t.procedure_sk, v.agency_levels
-    FROM (
-        SELECT DISTINCT p.period_type, p.period_start, f.agency_code, c.procedure_sk
-        FROM core.fact_payment AS f
-        JOIN kpi_period_month AS p ON p.month_start = date_trunc('month', f.transacted_at)::DATE
-        JOIN kpi_catalogue AS c
-            ON c.period_type = p.period_type
-           AND c.period_start = p.period_start
-           AND c.procedure_code = f.procedure_code
-        WHERE f.status = 'thanh-cong' AND f.payment_method_code = 'truc-tuyen'
-          AND f.transacted_at >= getvariable('kpi_period_first')
-          AND f.transacted_at < getvariable('kpi_period_end')
-          AND c.has_fee
-    ) AS t
-    JOIN core.dim_procedure AS v USING (procedure_sk)
+    SELECT p.period_type, p.period_start, f.agency_code, c.procedure_sk, v.agency_levels
+    FROM period_months AS p
+    JOIN kpi_catalogue AS c USING (period_type, period_start)
+    JOIN pair_months AS f ON f.year_start = p.year_start AND f.procedure_code = c.procedure_code
+    JOIN core.dim_procedure AS v ON v.procedure_sk = c.procedure_sk
+    WHERE c.has_fee AND (f.months & p.months) <> 0
 ),
 agency_numerator AS (
     SELECT a.period_type, a.period_start, a.agency_code, count(*) AS numerator
