@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             from etl import kpi, publish
 
             kpi.refresh(settings, full=args.full)
-            publish.publish(settings)
+            publish.publish(settings, views_current=True)  # the refresh created them
             return 0
         if args.command == "scorecard":
             from etl import kpi
