@@ -137,3 +137,44 @@ def test_a_killed_run_takes_its_extractor_with_it(emulator_factory, settings_for
             except (ProcessLookupError, psutil.NoSuchProcess):
                 pass
         run.wait(timeout=10)
+
+
+def test_a_failing_load_stops_the_run_and_changes_nothing(emulator_factory, settings_for):
+    """Chunks load in their own thread while the next one validates: a load that fails (here the
+    warehouse is locked by a process that opened it instead of the published copy) fails the run
+    with DuckDB's error, rolls everything back and leaves no thread or process of the run behind."""
+    import threading
+
+    import pytest
+
+    emu = emulator_factory(seed=23, start="2023-01-01", end="2023-01-20", dossiers_per_day=40)
+    settings = settings_for(emu)
+    pipeline.run(settings, date(2023, 1, 1), date(2023, 1, 4))
+    before = snapshot(settings.warehouse)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], read_only=True); "
+         "print('open', flush=True); time.sleep(600)", str(settings.warehouse)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        children_before = set(psutil.Process().children(recursive=True))
+        with pytest.raises(duckdb.IOException, match="lock"):
+            pipeline.run(settings, date(2023, 1, 4), date(2023, 1, 14), chunk_days=3)
+        leftover_threads = [t.name for t in threading.enumerate()
+                            if t.name.startswith(("load", "validate"))]
+        assert leftover_threads == []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            # multiprocessing's resource tracker stays for the life of this (pytest) process.
+            new = [child for child in set(psutil.Process().children(recursive=True)) - children_before
+                   if "resource_tracker" not in _command(child)]
+            if all(_gone(child.pid) for child in new):
+                break
+            time.sleep(0.05)
+        assert all(_gone(child.pid) for child in new), [_command(child) for child in new]
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert snapshot(settings.warehouse) == before
