@@ -358,15 +358,12 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days:
     gx_import: list = []  # started once the source answered: a failing run does not wait for it
     batch_dirs: list[Path] = []
     results: list = []
-    # A pipeline of three stages, one chunk in each: chunk k+2 is extracted (in the extraction
-    # process), k+1 validated (a thread: GX and pandas hold the GIL, the staging SQL does not)
-    # and k loaded (another thread: DuckDB releases the GIL), so the loads are off the run's
-    # critical path. A chunk is handed to the loader only once the chunk before it has loaded:
-    # a failure in any stage stops the run within a chunk. The loads go, in chunk order, into
-    # ONE warehouse transaction, opened with the first load and committed after the KPIs.
+    # Chunk k is validated, then loaded, in one background thread while chunk k+1 downloads
+    # (DuckDB and the HTTP waits release the GIL); at most one chunk is in flight there, so a
+    # blocking failure stops the run after the chunk being extracted. The loads go into ONE
+    # warehouse transaction, opened with the first load and committed after the KPIs: loading
+    # each chunk as it is validated, not all at the end, takes the loads off the run's tail.
     validator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate")
-    loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load")
-    loads: list = []  # the loader's futures, in chunk order
     # One GX context for the run's chunks: set up once, Data Docs built once and listing all —
     # in the background while the KPIs rebuild (rendering holds the GIL, DuckDB does not).
     gx = validation.gx_session(settings)
@@ -383,18 +380,13 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days:
             holder.append(con)
         return holder[0]
 
-    def load_chunk(batch_dir: Path) -> None:
+    def validate_and_load(manifests: list[Path]) -> Path:
+        batch_dir = validation.validate(settings, manifests, gx=gx)
         con = warehouse_connection()
         con.execute(f"SET memory_limit = '{limit}'")  # back from the idle cap of the last load
         results.append(load.load_batch(con, batch_dir))
         _lower_cap(con)
-
-    def validate_then_load(manifests: list[Path]) -> Path:
-        batch_dir = validation.validate(settings, manifests, gx=gx)
         _collect_chunk_garbage()
-        if loads:
-            loads[-1].result()  # the chunk before loaded (or its failure is this chunk's)
-        loads.append(loader.submit(load_chunk, batch_dir))
         return batch_dir
 
     pending = None
@@ -411,13 +403,12 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days:
                 manifests += extractor.take()
                 if pending is not None:
                     batch_dirs.append(pending.result())
-                    bar.step("validated")
+                    bar.step("validated and loaded")
                 for thread in gx_import:
                     thread.join()  # no two threads importing at once while validation starts its imports
-                pending = validator.submit(validate_then_load, manifests)
+                pending = validator.submit(validate_and_load, manifests)
             extractor.close()  # idle since the last chunk: its memory goes back before the tail
             batch_dirs.append(pending.result())
-            loads[-1].result()
             bar.step("validated and loaded")
             docs = validator.submit(gx.build_docs)
             holder[0].execute(f"SET memory_limit = '{limit}'")
@@ -428,8 +419,6 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days:
         finally:
             extractor.close()
             validator.shutdown(wait=True, cancel_futures=True)
-            # Before the transaction ends: no load may still run on the connection it rolls back.
-            loader.shutdown(wait=True, cancel_futures=True)
     log.info("committed")
     publish.publish(settings, views_current=True)  # the KPI rebuild created them in the run
     result = results[0]

@@ -140,9 +140,9 @@ def test_a_killed_run_takes_its_extractor_with_it(emulator_factory, settings_for
 
 
 def test_a_failing_load_stops_the_run_and_changes_nothing(emulator_factory, settings_for):
-    """Chunks load in their own thread while the next one validates: a load that fails (here the
-    warehouse is locked by a process that opened it instead of the published copy) fails the run
-    with DuckDB's error, rolls everything back and leaves no thread or process of the run behind."""
+    """A chunk's load that fails while the next chunk is being extracted (here the warehouse is
+    locked by a process that opened it instead of the published copy) fails the run with DuckDB's
+    error, rolls everything back and leaves no thread or process of the run behind."""
     import threading
 
     import pytest
