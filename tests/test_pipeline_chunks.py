@@ -54,6 +54,14 @@ def _command(process: psutil.Process) -> str:
         return ""
 
 
+def _assert_gone_soon(processes: list[psutil.Process], seconds: float = 5) -> None:
+    """Every process ends (or is a zombie) within `seconds`; else the survivors' command lines."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not all(_gone(p.pid) for p in processes):
+        time.sleep(0.05)
+    assert all(_gone(p.pid) for p in processes), [_command(p) for p in processes if not _gone(p.pid)]
+
+
 def snapshot(path) -> dict[str, list]:
     with duckdb.connect(str(path), read_only=True) as con:
         return {name: sorted(con.execute(sql).fetchall(), key=repr) for name, sql in COMPARED.items()}
@@ -127,11 +135,7 @@ def test_a_killed_run_takes_its_extractor_with_it(emulator_factory, settings_for
             "the run never started its extraction process"
         os.kill(run.pid, signal.SIGKILL)
         run.wait(timeout=10)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not all(_gone(child.pid) for child in children):
-            time.sleep(0.05)
-        assert all(_gone(child.pid) for child in children), \
-            [_command(child) for child in children if not _gone(child.pid)]
+        _assert_gone_soon(children)
     finally:
         for process in [run, *children]:
             try:
@@ -162,15 +166,9 @@ def test_a_failing_load_stops_the_run_and_changes_nothing(emulator_factory, sett
             pipeline.run(settings, date(2023, 1, 4), date(2023, 1, 14), chunk_days=3)
         leftover_threads = [t.name for t in threading.enumerate() if t.name.startswith("validate")]
         assert leftover_threads == []
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            # multiprocessing's resource tracker stays for the life of this (pytest) process.
-            new = [child for child in set(psutil.Process().children(recursive=True)) - children_before
-                   if "resource_tracker" not in _command(child)]
-            if all(_gone(child.pid) for child in new):
-                break
-            time.sleep(0.05)
-        assert all(_gone(child.pid) for child in new), [_command(child) for child in new]
+        # multiprocessing's resource tracker stays for the life of this (pytest) process.
+        _assert_gone_soon([child for child in set(psutil.Process().children(recursive=True)) - children_before
+                           if "resource_tracker" not in _command(child)])
     finally:
         holder.kill()
         holder.wait(timeout=10)
