@@ -198,7 +198,6 @@ def _extractor_init(parent_pid: int, handlers: list, level: int) -> None:
     root.setLevel(level)
     gc.freeze()  # what _lean_gc does for the parent: records are acyclic
     gc.set_threshold(70_000, *gc.get_threshold()[1:])
-    fix_mmap_threshold()  # the pages' bodies, as the parent's frames
 
 
 def _warm_extractor() -> None:
@@ -295,36 +294,6 @@ def _lean_gc():
         gc.unfreeze()
 
 
-# glibc's mallopt parameter, and the blocks it sends straight to mmap (and back on free).
-M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD_BYTES = 128 * 1024
-
-
-def fix_mmap_threshold() -> bool:
-    """Serve every allocation of 128 KiB or more (the frames pandas and GX make per chunk) from
-    mmap, for the rest of this process; False where the C library is not glibc.
-
-    glibc raises its threshold each time such a block is freed (up to 32 MiB), so a run's later
-    frames came from the heap, whose freed pages stay with the process wherever a small live
-    object sits among them. Over a year of a large province the run held ~105 MiB more after its
-    last chunk than after its first (of which the heap's free but kept pages: 24 -> 123 MiB); with
-    the threshold fixed ~75 MiB more (13 -> 77 MiB), and the year's peak fell from 877-883 to
-    845-853 MiB (a month's, from 716-728 to 704-707), in the same time. The extraction child
-    calls it too: its page bodies are such blocks.
-    """
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    if not hasattr(libc, "gnu_get_libc_version"):
-        return False  # musl's mallopt accepts the call and ignores it
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
-
-
 def _lower_cap(con) -> None:
     """Lower the warehouse's memory cap while the next chunk validates, as far as DuckDB can.
 
@@ -367,7 +336,6 @@ def chunks(days: list[date], chunk_days: int = CHUNK_DAYS) -> list[list[date]]:
 
 def run(settings: Settings, start: date, end: date, progress: bool = False,
         chunk_days: int = CHUNK_DAYS) -> RunSummary:
-    fix_mmap_threshold()
     with _lean_gc():
         return _run(settings, start, end, progress, chunk_days)
 

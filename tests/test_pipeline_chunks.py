@@ -173,38 +173,3 @@ def test_a_failing_load_stops_the_run_and_changes_nothing(emulator_factory, sett
         holder.kill()
         holder.wait(timeout=10)
     assert snapshot(settings.warehouse) == before
-
-
-MMAP_PROBE = """
-import ctypes, sys
-from etl import pipeline
-
-class MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
-        "fordblks", "keepcost")]
-
-libc = ctypes.CDLL("libc.so.6")
-libc.mallinfo2.restype = MallInfo2
-if sys.argv[1] == "fixed" and not pipeline.fix_mmap_threshold():
-    print("not glibc")
-    raise SystemExit
-freed = bytearray(8 << 20)
-del freed  # glibc's dynamic threshold now stands at 8 MiB
-before = libc.mallinfo2().hblks
-frame = bytearray(1 << 20)
-print(libc.mallinfo2().hblks - before)
-"""
-
-
-@pytest.mark.parametrize("mode, mmapped", [("dynamic", "0"), ("fixed", "1")])
-def test_a_run_serves_large_blocks_from_mmap_after_a_larger_one_was_freed(mode, mmapped):
-    """After a freed 8 MiB block, glibc serves a 1 MiB one from its heap (whose pages the process
-    then keeps); `run` fixes the threshold first, so the block is mmapped (and returned on free).
-    The dynamic case shows the probe can tell the two apart."""
-    probe = subprocess.run([sys.executable, "-c", MMAP_PROBE, mode], cwd=REPO_ROOT, text=True,
-                           capture_output=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
-    assert probe.returncode == 0, probe.stderr
-    if probe.stdout.strip() == "not glibc":
-        pytest.skip("the C library is not glibc: there is no threshold to fix")
-    assert probe.stdout.strip() == mmapped
