@@ -23,30 +23,51 @@ SELECT row_id, window_start, file_path, record,
        f[16] AS NgayCapNhat
 FROM fields;
 
+-- Typed first, checked second: a check that named a typed column of the same SELECT evaluated
+-- its macro again (DuckDB expands such an alias in place).
 CREATE OR REPLACE TEMP TABLE stg_dossier AS
+WITH typed AS (
+    SELECT
+        stg_code(MaHoSo)                                    AS dossier_id,
+        stg_code(MaTTHC)                                    AS procedure_code,
+        stg_code(MaDonVi)                                   AS agency_code,
+        stg_channel(KenhThucHien)                           AS channel_code,
+        stg_flag(NopTuXa)                                   AS remote_submission,
+        stg_text(LoaiDoiTuong)                              AS applicant_type,
+        stg_code(SoGiayToChuHoSoHash)                       AS applicant_key,
+        stg_local_ts(NgayNopHoSo)                           AS submitted_at,
+        stg_local_ts(NgayTiepNhan)                          AS received_at,
+        stg_local_ts(NgayHenTra)                            AS due_at,
+        stg_local_ts(NgayKetThucXuLy)                       AS finished_at,
+        stg_local_ts(NgayTra)                               AS returned_at,
+        -- A dossier served in a window changed in it: the window start stands in for a missing
+        -- NgayCapNhat (a present but broken one makes the record invalid instead).
+        CASE WHEN stg_is_blank(NgayCapNhat) THEN window_start
+             ELSE stg_local_ts(NgayCapNhat) END             AS updated_at,
+        stg_int_code(TrangThaiHoSo)                         AS status_code,
+        stg_int_code(HinhThucTra)                           AS return_code,
+        stg_flag(HoSoCoThanhPhanSoHoa)                      AS has_digitized,
+        window_start,
+        record,
+        row_id,
+        file_path,
+        stg_is_blank(NgayNopHoSo)                           AS NgayNopHoSo_blank,
+        stg_is_blank(NgayTiepNhan)                          AS NgayTiepNhan_blank,
+        stg_is_blank(NgayHenTra)                            AS NgayHenTra_blank,
+        stg_is_blank(NgayKetThucXuLy)                       AS NgayKetThucXuLy_blank,
+        stg_is_blank(NgayTra)                               AS NgayTra_blank,
+        stg_is_blank(NopTuXa)                               AS NopTuXa_blank,
+        stg_is_blank(HinhThucTra)                           AS HinhThucTra_blank,
+        stg_is_blank(HoSoCoThanhPhanSoHoa)                  AS HoSoCoThanhPhanSoHoa_blank
+    FROM src_dossier
+)
 SELECT
-    stg_code(MaHoSo)                                    AS dossier_id,
-    stg_code(MaTTHC)                                    AS procedure_code,
-    stg_code(MaDonVi)                                   AS agency_code,
-    stg_channel(KenhThucHien)                           AS channel_code,
-    stg_flag(NopTuXa)                                   AS remote_submission,
-    stg_text(LoaiDoiTuong)                              AS applicant_type,
-    stg_code(SoGiayToChuHoSoHash)                       AS applicant_key,
-    stg_local_ts(NgayNopHoSo)                           AS submitted_at,
-    stg_local_ts(NgayTiepNhan)                          AS received_at,
-    stg_local_ts(NgayHenTra)                            AS due_at,
-    stg_local_ts(NgayKetThucXuLy)                       AS finished_at,
-    stg_local_ts(NgayTra)                               AS returned_at,
-    -- A dossier served in a window changed in it: the window start stands in for a missing
-    -- NgayCapNhat (a present but broken one makes the record invalid instead).
-    CASE WHEN stg_is_blank(NgayCapNhat) THEN window_start
-         ELSE stg_local_ts(NgayCapNhat) END             AS updated_at,
-    CAST(CASE WHEN stg_int_code(TrangThaiHoSo) BETWEEN 1 AND 10
-              THEN stg_int_code(TrangThaiHoSo) END AS SMALLINT) AS status,
-    CAST(CASE WHEN stg_int_code(HinhThucTra) IN (0, 1)
-              THEN stg_int_code(HinhThucTra) END AS SMALLINT)   AS return_method,
-    stg_flag(HoSoCoThanhPhanSoHoa)                      AS has_digitized,
-    stg_code(MaHoSo)                                    AS record_key,
+    dossier_id, procedure_code, agency_code, channel_code, remote_submission, applicant_type,
+    applicant_key, submitted_at, received_at, due_at, finished_at, returned_at, updated_at,
+    CAST(CASE WHEN status_code BETWEEN 1 AND 10 THEN status_code END AS SMALLINT) AS status,
+    CAST(CASE WHEN return_code IN (0, 1) THEN return_code END AS SMALLINT)        AS return_method,
+    has_digitized,
+    dossier_id                                          AS record_key,
     window_start,
     record,
     row_id,
@@ -57,18 +78,18 @@ SELECT
     dossier_id IS NOT NULL                                   AS MaHoSo_present,
     procedure_code IS NOT NULL                               AS MaTTHC_present,
     agency_code IS NOT NULL                                  AS MaDonVi_present,
-    status IS NOT NULL                                       AS TrangThaiHoSo_valid,
+    coalesce(status_code BETWEEN 1 AND 10, FALSE)            AS TrangThaiHoSo_valid,
     channel_code IS NOT NULL                                 AS KenhThucHien_valid,
-    submitted_at IS NOT NULL OR stg_is_blank(NgayNopHoSo)    AS NgayNopHoSo_parses,
-    received_at IS NOT NULL OR stg_is_blank(NgayTiepNhan)    AS NgayTiepNhan_parses,
-    due_at IS NOT NULL OR stg_is_blank(NgayHenTra)           AS NgayHenTra_parses,
-    finished_at IS NOT NULL OR stg_is_blank(NgayKetThucXuLy) AS NgayKetThucXuLy_parses,
-    returned_at IS NOT NULL OR stg_is_blank(NgayTra)         AS NgayTra_parses,
+    submitted_at IS NOT NULL OR NgayNopHoSo_blank            AS NgayNopHoSo_parses,
+    received_at IS NOT NULL OR NgayTiepNhan_blank            AS NgayTiepNhan_parses,
+    due_at IS NOT NULL OR NgayHenTra_blank                   AS NgayHenTra_parses,
+    finished_at IS NOT NULL OR NgayKetThucXuLy_blank         AS NgayKetThucXuLy_parses,
+    returned_at IS NOT NULL OR NgayTra_blank                 AS NgayTra_parses,
     updated_at IS NOT NULL                                   AS NgayCapNhat_parses,
-    remote_submission IS NOT NULL OR stg_is_blank(NopTuXa)   AS NopTuXa_valid,
-    return_method IS NOT NULL OR stg_is_blank(HinhThucTra)   AS HinhThucTra_valid,
-    has_digitized IS NOT NULL OR stg_is_blank(HoSoCoThanhPhanSoHoa) AS HoSoCoThanhPhanSoHoa_valid
-FROM src_dossier;
+    remote_submission IS NOT NULL OR NopTuXa_blank           AS NopTuXa_valid,
+    coalesce(return_code IN (0, 1), FALSE) OR HinhThucTra_blank AS HinhThucTra_valid,
+    has_digitized IS NOT NULL OR HoSoCoThanhPhanSoHoa_blank  AS HoSoCoThanhPhanSoHoa_valid
+FROM typed;
 
 -- The narrow frame for GX: check columns are the ones named after a source field (capitalized).
 CREATE OR REPLACE TEMP VIEW chk_dossier AS
