@@ -284,3 +284,11 @@ def test_fast_macros_agree_with_their_plain_definitions(con, value):
         {"v": value},
     ).fetchall()[0]
     assert (trimmed, code, channel, flag) == (plain_trim, plain_code, plain_channel, plain_flag)
+
+
+@pytest.mark.parametrize("value", _SHAPES + [None])
+def test_code_and_text_of_a_trimmed_value_equal_those_of_the_raw_value(con, value):
+    # The staging trims each field once (stg_trimmed) and types the trimmed column.
+    assert con.execute(
+        "SELECT stg_code_trimmed(stg_trimmed($v)), stg_text_trimmed(stg_trimmed($v))", {"v": value}
+    ).fetchall() == con.execute("SELECT stg_code($v), stg_text($v)", {"v": value}).fetchall()

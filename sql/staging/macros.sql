@@ -35,6 +35,19 @@ CREATE OR REPLACE MACRO stg_text(v) AS
 CREATE OR REPLACE MACRO stg_code(v) AS
     stg_text(CASE WHEN NOT regexp_matches(v, '^\s*[\[{]') THEN v END);
 
+-- stg_text and stg_code of a value already through stg_trimmed (nullif(stg_trim(v), '')). stg_nfc
+-- names its argument three times, and a macro's argument is an expression, not a value: given a
+-- column that a query's earlier projection trimmed once, a code costs 0.021 s per 135k values
+-- instead of 0.037 (the dossier and payment staging trim each field in a CTE of its own).
+CREATE OR REPLACE MACRO stg_trimmed(v) AS
+    nullif(stg_trim(v), '');
+
+CREATE OR REPLACE MACRO stg_text_trimmed(t) AS
+    stg_nfc(t);
+
+CREATE OR REPLACE MACRO stg_code_trimmed(t) AS
+    stg_nfc(CASE WHEN NOT regexp_matches(t, '^\s*[\[{]') THEN t END);
+
 -- An integer code is a JSON integer or a string of digits; '4.5', '-1' and '2e0' are not.
 -- (Digit-only shapes need no NFC: the parsers below work on the trimmed text alone.)
 CREATE OR REPLACE MACRO stg_int_code(v) AS

@@ -23,18 +23,26 @@ SELECT row_id, window_start, file_path, record,
        f[16] AS NgayCapNhat
 FROM fields;
 
--- Typed first, checked second: a check that named a typed column of the same SELECT evaluated
--- its macro again (DuckDB expands such an alias in place).
+-- Trimmed, typed, then checked, each in a projection of its own: a check that named a typed
+-- column of the same SELECT evaluated its macro again (DuckDB expands such an alias in place),
+-- and so did stg_text's uses of its argument (see stg_code_trimmed).
 CREATE OR REPLACE TEMP TABLE stg_dossier AS
-WITH typed AS (
+WITH trimmed AS (
+    SELECT *,
+           stg_trimmed(MaHoSo) AS MaHoSo_t, stg_trimmed(MaTTHC) AS MaTTHC_t,
+           stg_trimmed(MaDonVi) AS MaDonVi_t, stg_trimmed(LoaiDoiTuong) AS LoaiDoiTuong_t,
+           stg_trimmed(SoGiayToChuHoSoHash) AS SoGiayToChuHoSoHash_t
+    FROM src_dossier
+),
+typed AS (
     SELECT
-        stg_code(MaHoSo)                                    AS dossier_id,
-        stg_code(MaTTHC)                                    AS procedure_code,
-        stg_code(MaDonVi)                                   AS agency_code,
+        stg_code_trimmed(MaHoSo_t)                          AS dossier_id,
+        stg_code_trimmed(MaTTHC_t)                          AS procedure_code,
+        stg_code_trimmed(MaDonVi_t)                         AS agency_code,
         stg_channel(KenhThucHien)                           AS channel_code,
         stg_flag(NopTuXa)                                   AS remote_submission,
-        stg_text(LoaiDoiTuong)                              AS applicant_type,
-        stg_code(SoGiayToChuHoSoHash)                       AS applicant_key,
+        stg_text_trimmed(LoaiDoiTuong_t)                    AS applicant_type,
+        stg_code_trimmed(SoGiayToChuHoSoHash_t)             AS applicant_key,
         stg_local_ts(NgayNopHoSo)                           AS submitted_at,
         stg_local_ts(NgayTiepNhan)                          AS received_at,
         stg_local_ts(NgayHenTra)                            AS due_at,
@@ -59,7 +67,7 @@ WITH typed AS (
         stg_is_blank(NopTuXa)                               AS NopTuXa_blank,
         stg_is_blank(HinhThucTra)                           AS HinhThucTra_blank,
         stg_is_blank(HoSoCoThanhPhanSoHoa)                  AS HoSoCoThanhPhanSoHoa_blank
-    FROM src_dossier
+    FROM trimmed
 )
 SELECT
     dossier_id, procedure_code, agency_code, channel_code, remote_submission, applicant_type,

@@ -18,20 +18,30 @@ SELECT row_id, window_start, file_path, record,
        f[9] AS TrangThai, f[10] AS ThoiGianGD, f[11] AS NgayCapNhat
 FROM fields;
 
--- Typed first, checked second: a check that named a typed column of the same SELECT evaluated
--- its macro again (DuckDB expands such an alias in place).
+-- Trimmed, typed, then checked, each in a projection of its own: a check that named a typed
+-- column of the same SELECT evaluated its macro again (DuckDB expands such an alias in place),
+-- and so did stg_text's uses of its argument (see stg_code_trimmed).
 CREATE OR REPLACE TEMP TABLE stg_payment AS
-WITH typed AS (
+WITH trimmed AS (
+    SELECT *,
+           stg_trimmed(MaGiaoDich) AS MaGiaoDich_t, stg_trimmed(MaHoSo) AS MaHoSo_t,
+           stg_trimmed(MaTTHC) AS MaTTHC_t, stg_trimmed(MaDonVi) AS MaDonVi_t,
+           stg_trimmed(LoaiPhiLePhi) AS LoaiPhiLePhi_t,
+           stg_trimmed(HinhThucThanhToan) AS HinhThucThanhToan_t,
+           stg_trimmed(KenhThanhToan) AS KenhThanhToan_t, stg_trimmed(TrangThai) AS TrangThai_t
+    FROM src_payment
+),
+typed AS (
     SELECT
-        stg_code(MaGiaoDich)                 AS transaction_id,
-        stg_code(MaHoSo)                     AS dossier_id,
-        stg_code(MaTTHC)                     AS procedure_code,
-        stg_code(MaDonVi)                    AS agency_code,
-        stg_amount_vnd(SoTien)               AS amount_vnd,
-        upper(stg_code(LoaiPhiLePhi))        AS fee_type,
-        lower(stg_code(HinhThucThanhToan))   AS payment_method_code,
-        upper(stg_code(KenhThanhToan))       AS payment_portal,
-        lower(stg_code(TrangThai))           AS status,
+        stg_code_trimmed(MaGiaoDich_t)                AS transaction_id,
+        stg_code_trimmed(MaHoSo_t)                    AS dossier_id,
+        stg_code_trimmed(MaTTHC_t)                    AS procedure_code,
+        stg_code_trimmed(MaDonVi_t)                   AS agency_code,
+        stg_amount_vnd(SoTien)                        AS amount_vnd,
+        upper(stg_code_trimmed(LoaiPhiLePhi_t))       AS fee_type,
+        lower(stg_code_trimmed(HinhThucThanhToan_t))  AS payment_method_code,
+        upper(stg_code_trimmed(KenhThanhToan_t))      AS payment_portal,
+        lower(stg_code_trimmed(TrangThai_t))          AS status,
         stg_local_ts(ThoiGianGD)             AS transacted_at,
         -- NgayCapNhat is not a validity rule for payments: a missing or broken one falls back
         -- to the window the record was served in (it changed in that window).
@@ -43,7 +53,7 @@ WITH typed AS (
         stg_is_blank(SoTien)                 AS SoTien_blank,
         stg_is_blank(ThoiGianGD)             AS ThoiGianGD_blank,
         stg_is_blank(NgayCapNhat)            AS NgayCapNhat_blank
-    FROM src_payment
+    FROM trimmed
 )
 SELECT
     transaction_id, dossier_id, procedure_code, agency_code, amount_vnd, fee_type,
