@@ -42,17 +42,17 @@ typed AS (
         lower(stg_code_trimmed(HinhThucThanhToan_t))  AS payment_method_code,
         upper(stg_code_trimmed(KenhThanhToan_t))      AS payment_portal,
         lower(stg_code_trimmed(TrangThai_t))          AS status,
-        stg_local_ts(ThoiGianGD)             AS transacted_at,
+        stg_local_ts(ThoiGianGD)                      AS transacted_at,
         -- NgayCapNhat is not a validity rule for payments: a missing or broken one falls back
         -- to the window the record was served in (it changed in that window).
-        stg_local_ts(NgayCapNhat)            AS updated_at_sent,
+        stg_local_ts(NgayCapNhat)                     AS updated_at_sent,
         window_start,
         record,
         row_id,
         file_path,
-        stg_is_blank(SoTien)                 AS SoTien_blank,
-        stg_is_blank(ThoiGianGD)             AS ThoiGianGD_blank,
-        stg_is_blank(NgayCapNhat)            AS NgayCapNhat_blank
+        stg_is_blank(SoTien)                          AS SoTien_blank,
+        stg_is_blank(ThoiGianGD)                      AS ThoiGianGD_blank,
+        stg_is_blank(NgayCapNhat)                     AS NgayCapNhat_blank
     FROM trimmed
 )
 SELECT
