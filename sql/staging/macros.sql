@@ -64,10 +64,6 @@ CREATE OR REPLACE MACRO stg_local_ts(v) AS
               THEN try_strptime(stg_trim(v), '%d/%m/%Y %H:%M:%S')
     END;
 
--- A present value that does not parse: blank is fine (null), garbage is not.
-CREATE OR REPLACE MACRO stg_local_ts_ok(v) AS
-    stg_is_blank(v) OR stg_local_ts(v) IS NOT NULL;
-
 -- KenhThucHien: 1 | 2 | 3, as a number, a digit string or its Vietnamese label (NFC or NFD,
 -- any letter case). Lookups by list position, not CASE x WHEN …: DuckDB expands that into one
 -- evaluation of x per branch.
