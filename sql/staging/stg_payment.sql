@@ -64,7 +64,7 @@ SELECT
     record,
     row_id,
     file_path,
-    coalesce(updated_at_sent, window_start) AS state_at,
+    updated_at                           AS state_at,
     -- Checks, one boolean per rule (true = passes), named <SourceField>_<rule>: the narrow
     -- frame GX validates (chk_payment). The expectation suite says which ones quarantine.
     transaction_id IS NOT NULL                               AS MaGiaoDich_present,
