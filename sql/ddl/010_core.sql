@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS core.dim_payment_method (
 
 -- Accumulating snapshot: one row per dossier, its latest valid state and its milestones.
 CREATE TABLE IF NOT EXISTS core.fact_dossier (
-    dossier_id          VARCHAR NOT NULL,     -- MaHoSo; unique (kept by the load's MERGE)
+    dossier_id          VARCHAR NOT NULL,     -- MaHoSo; unique (kept by the load, 050_facts.sql)
     procedure_code      VARCHAR NOT NULL,
     procedure_sk        BIGINT,               -- version valid on the received date; null if none
     agency_code         VARCHAR NOT NULL,     -- as recorded, even if the agency later merged
@@ -100,7 +100,7 @@ CREATE TABLE IF NOT EXISTS core.fact_dossier (
 
 -- One row per payment transaction, its latest valid state.
 CREATE TABLE IF NOT EXISTS core.fact_payment (
-    transaction_id       VARCHAR NOT NULL,    -- MaGiaoDich; unique (kept by the load's MERGE)
+    transaction_id       VARCHAR NOT NULL,    -- MaGiaoDich; unique (kept by the load, 050_facts.sql)
     dossier_id           VARCHAR,             -- may be empty or unknown (still valid)
     procedure_code       VARCHAR,
     procedure_sk         BIGINT,
