@@ -1,5 +1,6 @@
--- The work tables die with the connection anyway; dropping them frees memory at once and keeps
--- a reused connection clean.
+-- The work tables die with the connection anyway; dropping them keeps a reused connection clean.
+-- Inside an open transaction (a multi-chunk run) DuckDB keeps a dropped table until the commit,
+-- for a rollback: its blocks are spilled to the temp directory, not freed (docs/ARCHITECTURE.md).
 DROP VIEW IF EXISTS load_landed;
 DROP TABLE IF EXISTS load_dossier;
 DROP TABLE IF EXISTS load_payment;
