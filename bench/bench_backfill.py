@@ -242,7 +242,7 @@ def main(quick: bool = False) -> None:
           f"({limit_rate:,.0f} rows/s; target >= 0.5); NAIVE {naive_scaled / ours['wall']:.1f}x slower "
           f"(target >= 20; NAIVE timed on a sample and scaled)")
     print(f"memory: 12-month peak {ours['peak_mib']:.0f} MiB vs 1-month {month['peak_mib']:.0f} MiB "
-          f"= {ours['peak_mib'] / month['peak_mib']:.2f} (target <= 1.20; < 2048 MiB)")
+          f"= {ours['peak_mib'] / month['peak_mib']:.3f} (target <= 1.200; < 2048 MiB)")
     print(f"emulator CPU per pass: LIMIT {limit['emulator_cpu']:.1f}s, OURS {ours['emulator_cpu']:.1f}s "
           f"({ours['emulator_cpu'] * 1e6 / max(ours_rows, 1):.1f} us/record)")
     record(f"backfill {label} (etl run)", ours["wall"], ours_rows, ours["peak_mib"],
