@@ -25,7 +25,7 @@ FROM fields;
 
 -- Trimmed, typed, then checked, each in a projection of its own: a check that named a typed
 -- column of the same SELECT evaluated its macro again (DuckDB expands such an alias in place),
--- and so did stg_text's uses of its argument (see stg_code_trimmed).
+-- and so did stg_text's uses of its argument (see stg_trimmed).
 CREATE OR REPLACE TEMP TABLE stg_dossier AS
 WITH trimmed AS (
     SELECT *,
@@ -41,7 +41,7 @@ typed AS (
         stg_code_trimmed(MaDonVi_t)                         AS agency_code,
         stg_channel(KenhThucHien)                           AS channel_code,
         stg_flag(NopTuXa)                                   AS remote_submission,
-        stg_text_trimmed(LoaiDoiTuong_t)                    AS applicant_type,
+        stg_nfc(LoaiDoiTuong_t)                             AS applicant_type,
         stg_code_trimmed(SoGiayToChuHoSoHash_t)             AS applicant_key,
         stg_local_ts(NgayNopHoSo)                           AS submitted_at,
         stg_local_ts(NgayTiepNhan)                          AS received_at,

@@ -20,7 +20,7 @@ FROM fields;
 
 -- Trimmed, typed, then checked, each in a projection of its own: a check that named a typed
 -- column of the same SELECT evaluated its macro again (DuckDB expands such an alias in place),
--- and so did stg_text's uses of its argument (see stg_code_trimmed).
+-- and so did stg_text's uses of its argument (see stg_trimmed).
 CREATE OR REPLACE TEMP TABLE stg_payment AS
 WITH trimmed AS (
     SELECT *,
