@@ -301,6 +301,7 @@ def extract(
                     pii.pseudonymize_in_place(record, key)
                 tracker.add_page(page)
                 out.write(_encoder.encode_lines(page))
+                del page  # before the next page is fetched: see ApiClient.iter_pages
         meta = {
             "format": SPOOL_FORMAT,
             "entity": entity,

@@ -253,6 +253,9 @@ class ApiClient:
                 entity, number, len(rows), page.tongSoTrang, page.tongSoBanGhi,
             )
             yield rows
+            # Not held while the next page downloads and decodes: two pages of records alive at
+            # once per window being extracted.
+            del page, rows
         raise SourceError(
             f"{self.base_url}{spec.path}: no empty page after {MAX_PAGES_PER_WINDOW} pages of "
             f"[{params['tuNgay']}, {params['denNgay']}); the server does not end its paging"
