@@ -189,6 +189,7 @@ def _extractor_init(parent_pid: int, handlers: list, level: int) -> None:
     import logging
 
     _die_with_parent(parent_pid)
+    _map_large_blocks()
     root = logging.getLogger()
     for path, handler_level, fmt, datefmt in handlers:
         handler = logging.FileHandler(path, encoding="utf-8")  # appends, as the parent's does
@@ -328,6 +329,30 @@ def _collect_chunk_garbage() -> None:
         arrow.default_memory_pool().release_unused()
 
 
+# glibc's mallopt parameters M_TRIM_THRESHOLD and M_MMAP_THRESHOLD, and the value both start with.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD = 128 * 1024
+
+
+def _map_large_blocks() -> None:
+    """Keep glibc mapping every block of 128 KiB or more on its own, returned to the system once
+    freed.
+
+    glibc starts there but raises the threshold to the size of every mapped block freed (up to
+    32 MiB), so once the first large buffers come and go their successors are cut from the
+    heap, whose holes a long run keeps: a year of a large province peaked ~30 MiB higher
+    (883/875 against 852/850 MiB; a month unchanged). Setting the threshold stops the adjustment.
+    Process-wide and harmless elsewhere; a no-op where the C library has no mallopt."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        libc.mallopt(_M_TRIM_THRESHOLD, MMAP_THRESHOLD)  # lifted with it if already adjusted
+    except (OSError, AttributeError):
+        pass
+
+
 def chunks(days: list[date], chunk_days: int = CHUNK_DAYS) -> list[list[date]]:
     """Consecutive runs of at most `chunk_days` days."""
     size = max(1, chunk_days)
@@ -336,6 +361,7 @@ def chunks(days: list[date], chunk_days: int = CHUNK_DAYS) -> list[list[date]]:
 
 def run(settings: Settings, start: date, end: date, progress: bool = False,
         chunk_days: int = CHUNK_DAYS) -> RunSummary:
+    _map_large_blocks()
     with _lean_gc():
         return _run(settings, start, end, progress, chunk_days)
 

@@ -173,3 +173,36 @@ def test_a_failing_load_stops_the_run_and_changes_nothing(emulator_factory, sett
         holder.kill()
         holder.wait(timeout=10)
     assert snapshot(settings.warehouse) == before
+
+
+
+MMAP_PROBE = """
+import ctypes, sys
+from etl import pipeline
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = MallInfo2
+if sys.argv[1] == "set":
+    pipeline._map_large_blocks()
+freed = bytearray(16 << 20)  # a mapped block, freed: glibc may lift its threshold to its size
+del freed
+before = libc.mallinfo2().hblks
+kept = bytearray(2 << 20)  # 2 MiB: far above 128 KiB, more than the heap holds free
+print(libc.mallinfo2().hblks > before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+@pytest.mark.parametrize("mode, mapped", [("unset", "False"), ("set", "True")])
+def test_a_run_keeps_large_blocks_mapped(mode, mapped):
+    # A run calls _map_large_blocks first. In a fresh interpreter, once a large block was freed,
+    # glibc serves the next large one from the heap; with the call, from a mapping of its own.
+    probe = subprocess.run([sys.executable, "-c", MMAP_PROBE, mode], cwd=REPO_ROOT,
+                           capture_output=True, text=True, timeout=60)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip() == mapped
