@@ -1,10 +1,11 @@
 """The KPI marts: `mart.kpi_value` exactly as kpis.md defines it, its extra views, the scorecard.
 
 All the arithmetic is in `sql/marts/`: the facts of the months to recompute are aggregated once
-to (month, agency) terms kept in mart.kpi_month_term (month_terms.sql), which period_terms.sql adds
-up to the periods in the temp table `kpi_build_period`; then one file per KPI, each a SELECT of
-(period_type, period_start, agency_code, kpi_code, numerator, denominator), picks its terms. This
-module only decides which periods to build and runs the files.
+to (month, agency) terms kept in intermediate.kpi_month_term (month_terms.sql; beside them, per month, the
+dossiers paid online, intermediate.kpi_month_paid_dossier), which period_terms.sql adds up to the periods
+in the temp table `kpi_build_period`; then one file per KPI, each a SELECT of (period_type,
+period_start, agency_code, kpi_code, numerator, denominator), picks its terms. This module only
+decides which periods to build and runs the files.
 
 Incremental and full rebuilds run the same SQL; they differ only in the periods requested, so
 any sequence of `rebuild_pending` calls gives what `rebuild_all` gives on the same data, provided
@@ -112,6 +113,14 @@ def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(read_sql(sql_file))
 
 
+def _has_paid_dossiers(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute(
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE schema_name = 'intermediate' AND table_name = 'kpi_month_paid_dossier' "
+        "AND database_name = current_database()"
+    ).fetchall()[0][0] > 0
+
+
 def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:
     """Rebuild the periods in audit.kpi_dirty_period, then clear them.
 
@@ -119,6 +128,10 @@ def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:
     or roll back together. Returns the number of kpi_value rows written.
     """
     pending = con.execute("SELECT count(*) FROM audit.kpi_dirty_period").fetchall()[0][0]
+    if pending and not _has_paid_dossiers(con):
+        # A warehouse from before intermediate.kpi_month_paid_dossier: the months not requested would be
+        # missing from it, and their paid dossiers with them (month_terms.sql).
+        return rebuild_all(con)
     if not pending:
         # Nothing changed in the facts; targets and view definitions may have.
         con.execute(read_sql("marts/refresh_targets.sql"))
@@ -137,7 +150,9 @@ def rebuild_all(con: duckdb.DuckDBPyConnection) -> int:
     """Rebuild mart.kpi_value from scratch (every period); clears the dirty periods too."""
     con.execute("DELETE FROM mart.kpi_value")
     # Every month is recomputed from the facts, into the table as month_terms.sql defines it now.
-    con.execute("DROP TABLE IF EXISTS mart.kpi_month_term")
+    con.execute("DROP TABLE IF EXISTS intermediate.kpi_month_term")
+    con.execute("DROP TABLE IF EXISTS intermediate.kpi_month_paid_dossier")
+    con.execute("DROP TABLE IF EXISTS mart.kpi_month_term")  # where earlier versions kept the terms
     written = _rebuild(con, read_sql("marts/periods_all.sql"))
     con.execute("DELETE FROM audit.kpi_dirty_period")
     return written

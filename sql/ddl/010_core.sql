@@ -3,6 +3,9 @@
 CREATE SCHEMA IF NOT EXISTS core;
 CREATE SCHEMA IF NOT EXISTS mart;
 CREATE SCHEMA IF NOT EXISTS audit;
+-- The KPI rebuild's derived caches (sql/marts/month_terms.sql): kept apart from mart, which holds
+-- kpi_value, kpi_target and views only (operations.md), so BI tools see no working tables.
+CREATE SCHEMA IF NOT EXISTS intermediate;
 
 -- Conformed calendar: one row per local day; holidays from sql/seed/vn_public_holidays.csv.
 CREATE TABLE IF NOT EXISTS core.dim_date (

@@ -8,7 +8,7 @@
 -- agency_code is the dossier's or the payment's own MaDonVi; null only for payments without
 -- one, which count for `*` alone. A month has rows exactly when an event of kpis.md "Periods"
 -- falls in it.
-CREATE TABLE IF NOT EXISTS mart.kpi_month_term (
+CREATE TABLE IF NOT EXISTS intermediate.kpi_month_term (
     month_start       DATE NOT NULL,
     agency_code       VARCHAR,
     received          BIGINT NOT NULL,   -- received in the month (status not 1, 3)
@@ -28,6 +28,19 @@ CREATE TABLE IF NOT EXISTS mart.kpi_month_term (
     postal_returned   BIGINT NOT NULL,   -- of those, HinhThucTra 1
     successful        BIGINT NOT NULL,   -- payments successful in the month
     online_payments   BIGINT NOT NULL    -- of those, truc-tuyen
+);
+
+-- The dossiers (MaHoSo) with a successful online payment, per month of the payment's local
+-- ThoiGianGD. DOSSIER_ONLINE_PAYMENT_RATE counts a fee-bearing dossier as paid online when such a
+-- payment exists on ANY date, so every month recomputed probed all the payments of all time;
+-- this holds one row per (month, paid dossier) instead, filtered once. Kept like the terms:
+-- a load marks dirty the month of every payment it touched, in its old and new state, so after
+-- the months below are recomputed each month's rows equal its payments. Complete only when every
+-- month with payments was computed since the table was made: a full rebuild drops it, and a
+-- warehouse without it gets a full rebuild (kpi.py).
+CREATE TABLE IF NOT EXISTS intermediate.kpi_month_paid_dossier (
+    month_start  DATE NOT NULL,
+    dossier_id   VARCHAR NOT NULL
 );
 
 -- The months recomputed from the facts: the requested months, and the months of a requested
@@ -51,7 +64,7 @@ WITH needed AS (
 SELECT DISTINCT n.month_start
 FROM needed AS n
 WHERE n.period_type = 'month'
-   OR NOT EXISTS (SELECT 1 FROM mart.kpi_month_term AS t WHERE t.month_start = n.month_start);
+   OR NOT EXISTS (SELECT 1 FROM intermediate.kpi_month_term AS t WHERE t.month_start = n.month_start);
 
 -- Bounds of the facts read: variables rather than subqueries, because DuckDB prunes row groups
 -- (zonemaps on the event timestamps) only on a filter whose value is known when the query is
@@ -59,9 +72,18 @@ WHERE n.period_type = 'month'
 SET VARIABLE kpi_fact_first = (SELECT min(month_start) FROM kpi_fact_month);
 SET VARIABLE kpi_fact_end = (SELECT max(month_start) + INTERVAL 1 MONTH FROM kpi_fact_month)::DATE;
 
-DELETE FROM mart.kpi_month_term WHERE month_start IN (SELECT month_start FROM kpi_fact_month);
+DELETE FROM intermediate.kpi_month_term WHERE month_start IN (SELECT month_start FROM kpi_fact_month);
+DELETE FROM intermediate.kpi_month_paid_dossier WHERE month_start IN (SELECT month_start FROM kpi_fact_month);
 
-INSERT INTO mart.kpi_month_term BY NAME
+INSERT INTO intermediate.kpi_month_paid_dossier
+SELECT DISTINCT date_trunc('month', transacted_at)::DATE AS month_start, dossier_id
+FROM core.fact_payment
+WHERE status = 'thanh-cong' AND payment_method_code = 'truc-tuyen' AND dossier_id IS NOT NULL
+  AND transacted_at >= getvariable('kpi_fact_first')
+  AND transacted_at < getvariable('kpi_fact_end')
+  AND date_trunc('month', transacted_at)::DATE IN (SELECT month_start FROM kpi_fact_month);
+
+INSERT INTO intermediate.kpi_month_term BY NAME
 WITH
 -- Received in P: local NgayTiepNhan date in P, TrangThaiHoSo not 1 (registered) or 3 (rejected).
 received AS (
@@ -96,13 +118,12 @@ fee_dossier AS MATERIALIZED (
       AND f.received_at < getvariable('kpi_fact_end')
       AND v.has_fee AND NOT v.is_inferred
 ),
--- Only the payments of those dossiers matter: the semi-join keeps the distinct small when few
+-- Only the paid dossiers among those matter: the semi-join keeps the distinct small when few
 -- months are recomputed.
 paid_online AS (
     SELECT DISTINCT p.dossier_id
-    FROM core.fact_payment AS p
+    FROM intermediate.kpi_month_paid_dossier AS p
     SEMI JOIN fee_dossier AS d ON d.dossier_id = p.dossier_id
-    WHERE p.status = 'thanh-cong' AND p.payment_method_code = 'truc-tuyen'
 ),
 fee AS (
     SELECT

@@ -1,4 +1,4 @@
--- The month terms (mart.kpi_month_term) added up to each period to build, per agency and for
+-- The month terms (intermediate.kpi_month_term) added up to each period to build, per agency and for
 -- `*` (all agencies, payments without an agency included): the one roll-up the KPI files share.
 -- agency_code is null only on the row of payments without an agency; their dossier terms are 0.
 CREATE OR REPLACE TEMP TABLE kpi_period_term AS
@@ -23,6 +23,6 @@ SELECT
     sum(m.postal_returned) AS postal_returned,
     sum(m.successful) AS successful,
     sum(m.online_payments) AS online_payments
-FROM mart.kpi_month_term AS m
+FROM intermediate.kpi_month_term AS m
 JOIN kpi_period_month AS p USING (month_start)
 GROUP BY GROUPING SETS ((p.period_type, p.period_start, m.agency_code), (p.period_type, p.period_start));

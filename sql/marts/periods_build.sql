@@ -1,6 +1,6 @@
 -- The periods this rebuild computes: those requested (all, or the dirty ones) that are periods
 -- at all (kpis.md "Periods": a dossier received, finished or returned, or a payment succeeding in
--- it). mart.kpi_month_term holds every month of the requested periods (month_terms.sql), and a
+-- it). intermediate.kpi_month_term holds every month of the requested periods (month_terms.sql), and a
 -- month has rows there exactly when such an event falls in it. A requested period that is no
 -- longer active only loses its rows. period_end is the last local day: the catalogue KPIs are
 -- taken on it.
@@ -14,7 +14,7 @@ SELECT DISTINCT
         ELSE INTERVAL 1 YEAR
      END)::DATE - 1 AS period_end
 FROM kpi_requested_period AS r
-SEMI JOIN (SELECT DISTINCT month_start FROM mart.kpi_month_term) AS m
+SEMI JOIN (SELECT DISTINCT month_start FROM intermediate.kpi_month_term) AS m
     ON date_trunc(r.period_type, m.month_start) = r.period_start;
 
 -- The months each built period adds up.
