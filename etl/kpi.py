@@ -1,11 +1,11 @@
 """The KPI marts: `mart.kpi_value` exactly as kpis.md defines it, its extra views, the scorecard.
 
 All the arithmetic is in `sql/marts/`: the facts of the months to recompute are aggregated once
-to (month, agency) terms kept in intermediate.kpi_month_term (month_terms.sql; beside them, per month, the
-dossiers paid online, intermediate.kpi_month_paid_dossier), which period_terms.sql adds up to the periods
-in the temp table `kpi_build_period`; then one file per KPI, each a SELECT of (period_type,
-period_start, agency_code, kpi_code, numerator, denominator), picks its terms. This module only
-decides which periods to build and runs the files.
+to (month, agency) terms kept in intermediate.kpi_month_term (month_terms.sql; beside them, per
+month, the dossiers paid online: intermediate.kpi_month_paid_dossier), which period_terms.sql adds
+up to the periods in the temp table `kpi_build_period`; then one file per KPI, each a SELECT of
+(period_type, period_start, agency_code, kpi_code, numerator, denominator), picks its terms. This
+module only decides which periods to build and runs the files.
 
 Incremental and full rebuilds run the same SQL; they differ only in the periods requested, so
 any sequence of `rebuild_pending` calls gives what `rebuild_all` gives on the same data, provided
@@ -129,8 +129,8 @@ def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:
     """
     pending = con.execute("SELECT count(*) FROM audit.kpi_dirty_period").fetchall()[0][0]
     if pending and not _has_paid_dossiers(con):
-        # A warehouse from before intermediate.kpi_month_paid_dossier: the months not requested would be
-        # missing from it, and their paid dossiers with them (month_terms.sql).
+        # A warehouse from before intermediate.kpi_month_paid_dossier: the months not requested
+        # would be missing from it, and their paid dossiers with them (month_terms.sql).
         return rebuild_all(con)
     if not pending:
         # Nothing changed in the facts; targets and view definitions may have.

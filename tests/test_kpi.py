@@ -337,8 +337,8 @@ def test_a_quarter_adds_its_rebuilt_month_to_the_stored_ones(warehouse, tmp_path
 
 
 def test_months_without_stored_terms_are_read_from_the_facts(warehouse, tmp_path):
-    # A warehouse whose KPIs were built before intermediate.kpi_month_term existed: a quarter asked for
-    # alone is computed from all its months' facts.
+    # A warehouse whose KPIs were built before intermediate.kpi_month_term existed: a quarter asked
+    # for alone is computed from all its months' facts.
     con = warehouse
     expected = kpi_rows(con)
     with transaction(con):
@@ -354,8 +354,10 @@ def test_a_payment_counts_in_the_month_its_dossier_was_received(warehouse, tmp_p
     # online. A load marks dirty the payments' months and their dossiers' months; here by hand.
     con = warehouse
     with transaction(con):
-        insert_payment(con, ("t1", "d1", "P1", "T1", "truc-tuyen", "hoan-phi", T("2023-02-05 10:00:00")))
-        insert_payment(con, ("t5", "d2", "P1", "T1", "truc-tuyen", "thanh-cong", T("2023-03-02 10:00:00")))
+        insert_payment(con, ("t1", "d1", "P1", "T1", "truc-tuyen", "hoan-phi",
+                             T("2023-02-05 10:00:00")))
+        insert_payment(con, ("t5", "d2", "P1", "T1", "truc-tuyen", "thanh-cong",
+                             T("2023-03-02 10:00:00")))
         con.execute("INSERT OR IGNORE INTO audit.kpi_dirty_period VALUES "
                     "('month', ?), ('month', ?), ('month', ?), ('quarter', ?), ('year', ?)",
                     [JAN, FEB, MAR, JAN, JAN])
@@ -371,10 +373,11 @@ def test_a_dossier_rebuilt_alone_finds_its_payment_of_a_month_kept(warehouse, tm
     # February's paid dossiers, kept from the last rebuild, still count d1 as paid online.
     con = warehouse
     with transaction(con):
-        insert_dossier(con, ("d1", "P1", "T1", 2, True, T("2023-01-31 23:59:59"), T("2023-02-01 00:00:00"),
-                             T("2023-02-01 00:00:00"), T("2023-02-02 10:00:00"), 10, 1, False))
-        con.execute("INSERT INTO audit.kpi_dirty_period VALUES ('month', ?), ('quarter', ?), ('year', ?)",
-                    [JAN, JAN, JAN])
+        insert_dossier(con, ("d1", "P1", "T1", 2, True, T("2023-01-31 23:59:59"),
+                             T("2023-02-01 00:00:00"), T("2023-02-01 00:00:00"),
+                             T("2023-02-02 10:00:00"), 10, 1, False))
+        con.execute("INSERT INTO audit.kpi_dirty_period VALUES "
+                    "('month', ?), ('quarter', ?), ('year', ?)", [JAN, JAN, JAN])
         kpi.rebuild_pending(con)
     jan = kpi_rows(con, "month", JAN)
     assert fraction(jan, "T1", "DOSSIER_ONLINE_PAYMENT_RATE") == (1, 1)
@@ -396,7 +399,8 @@ def test_a_warehouse_without_paid_dossiers_is_rebuilt_in_full(warehouse):
         kpi.rebuild_pending(con)
     assert kpi_rows(con) == expected
     # t1 is the one successful online payment that names a dossier (t4 names none).
-    assert con.execute("SELECT month_start, dossier_id FROM intermediate.kpi_month_paid_dossier").fetchall() == [(FEB, "d1")]
+    paid = con.execute("SELECT month_start, dossier_id FROM intermediate.kpi_month_paid_dossier")
+    assert paid.fetchall() == [(FEB, "d1")]
     assert con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'mart' "
                        "ORDER BY 1").fetchall() == [("kpi_target",), ("kpi_value",)]
 

@@ -32,8 +32,8 @@ CREATE TABLE IF NOT EXISTS intermediate.kpi_month_term (
 
 -- The dossiers (MaHoSo) with a successful online payment, per month of the payment's local
 -- ThoiGianGD. DOSSIER_ONLINE_PAYMENT_RATE counts a fee-bearing dossier as paid online when such a
--- payment exists on ANY date, so every month recomputed probed all the payments of all time;
--- this holds one row per (month, paid dossier) instead, filtered once. Kept like the terms:
+-- payment exists on ANY date, so each month recomputed would probe every payment of all time;
+-- these rows are the ones that can match, one per (month, paid dossier). Kept like the terms:
 -- a load marks dirty the month of every payment it touched, in its old and new state, so after
 -- the months below are recomputed each month's rows equal its payments. Complete only when every
 -- month with payments was computed since the table was made: a full rebuild drops it, and a
@@ -64,7 +64,9 @@ WITH needed AS (
 SELECT DISTINCT n.month_start
 FROM needed AS n
 WHERE n.period_type = 'month'
-   OR NOT EXISTS (SELECT 1 FROM intermediate.kpi_month_term AS t WHERE t.month_start = n.month_start);
+   OR NOT EXISTS (
+       SELECT 1 FROM intermediate.kpi_month_term AS t WHERE t.month_start = n.month_start
+   );
 
 -- Bounds of the facts read: variables rather than subqueries, because DuckDB prunes row groups
 -- (zonemaps on the event timestamps) only on a filter whose value is known when the query is
@@ -72,8 +74,10 @@ WHERE n.period_type = 'month'
 SET VARIABLE kpi_fact_first = (SELECT min(month_start) FROM kpi_fact_month);
 SET VARIABLE kpi_fact_end = (SELECT max(month_start) + INTERVAL 1 MONTH FROM kpi_fact_month)::DATE;
 
-DELETE FROM intermediate.kpi_month_term WHERE month_start IN (SELECT month_start FROM kpi_fact_month);
-DELETE FROM intermediate.kpi_month_paid_dossier WHERE month_start IN (SELECT month_start FROM kpi_fact_month);
+DELETE FROM intermediate.kpi_month_term
+WHERE month_start IN (SELECT month_start FROM kpi_fact_month);
+DELETE FROM intermediate.kpi_month_paid_dossier
+WHERE month_start IN (SELECT month_start FROM kpi_fact_month);
 
 INSERT INTO intermediate.kpi_month_paid_dossier
 SELECT DISTINCT date_trunc('month', transacted_at)::DATE AS month_start, dossier_id

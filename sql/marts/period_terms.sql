@@ -1,5 +1,5 @@
--- The month terms (intermediate.kpi_month_term) added up to each period to build, per agency and for
--- `*` (all agencies, payments without an agency included): the one roll-up the KPI files share.
+-- The month terms (intermediate.kpi_month_term) added up to each period to build, per agency and
+-- for `*` (all agencies, payments without an agency included): the one roll-up the KPI files share.
 -- agency_code is null only on the row of payments without an agency; their dossier terms are 0.
 CREATE OR REPLACE TEMP TABLE kpi_period_term AS
 SELECT

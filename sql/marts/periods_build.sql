@@ -1,8 +1,8 @@
 -- The periods this rebuild computes: those requested (all, or the dirty ones) that are periods
 -- at all (kpis.md "Periods": a dossier received, finished or returned, or a payment succeeding in
--- it). intermediate.kpi_month_term holds every month of the requested periods (month_terms.sql), and a
--- month has rows there exactly when such an event falls in it. A requested period that is no
--- longer active only loses its rows. period_end is the last local day: the catalogue KPIs are
+-- it). intermediate.kpi_month_term holds every month of the requested periods (month_terms.sql),
+-- and a month has rows there exactly when such an event falls in it. A requested period that is
+-- no longer active only loses its rows. period_end is the last local day: the catalogue KPIs are
 -- taken on it.
 CREATE OR REPLACE TEMP TABLE kpi_build_period AS
 SELECT DISTINCT
