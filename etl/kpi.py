@@ -128,15 +128,15 @@ def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:
     or roll back together. Returns the number of kpi_value rows written.
     """
     pending = con.execute("SELECT count(*) FROM audit.kpi_dirty_period").fetchall()[0][0]
-    if pending and not _has_paid_dossiers(con):
-        # A warehouse from before intermediate.kpi_month_paid_dossier: the months not requested
-        # would be missing from it, and their paid dossiers with them (month_terms.sql).
-        return rebuild_all(con)
     if not pending:
         # Nothing changed in the facts; targets and view definitions may have.
         con.execute(read_sql("marts/refresh_targets.sql"))
         ensure_views(con)
         return 0
+    if not _has_paid_dossiers(con):
+        # A warehouse from before intermediate.kpi_month_paid_dossier: the months not requested
+        # would be missing from it, and their paid dossiers with them (month_terms.sql).
+        return rebuild_all(con)
     written = _rebuild(
         con,
         "CREATE OR REPLACE TEMP TABLE kpi_requested_period AS "
