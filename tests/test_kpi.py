@@ -504,6 +504,54 @@ def test_a_changed_target_reaches_every_row_without_dirty_periods(warehouse):
     assert feb[("month", FEB, "ZZ", "ONLINE_RATE")][2:] == (0.0, 0.4, False)
 
 
+def test_a_removed_target_leaves_every_row_without_target_or_met(warehouse):
+    con = warehouse
+    with transaction(con):
+        con.execute("DELETE FROM mart.kpi_target WHERE kpi_code = 'ONLINE_RATE'")
+        assert kpi.rebuild_pending(con) == 0
+    rows = con.execute(
+        "SELECT count(*), count(target), count(met) FROM mart.kpi_value WHERE kpi_code = 'ONLINE_RATE'"
+    ).fetchall()
+    assert rows[0][0] > 0 and rows[0][1:] == (0, 0)
+
+
+def test_a_warehouse_without_applied_targets_takes_them_from_its_rows(warehouse):
+    # A warehouse from before intermediate.kpi_target_applied, whose target then changed.
+    con = warehouse
+    with transaction(con):
+        con.execute("DROP TABLE intermediate.kpi_target_applied")
+        con.execute("UPDATE mart.kpi_target SET target = 0.4 WHERE kpi_code = 'ONLINE_RATE'")
+        assert kpi.rebuild_pending(con) == 0
+    feb = kpi_rows(con, "month", FEB)
+    assert feb[("month", FEB, "*", "ONLINE_RATE")][2:] == (0.5, 0.4, True)
+    assert con.execute(
+        "SELECT target FROM intermediate.kpi_target_applied WHERE kpi_code = 'ONLINE_RATE'"
+    ).fetchall() == [(0.4,)]
+
+
+def test_views_are_recreated_only_from_a_changed_definition_on(warehouse):
+    con = warehouse
+    stamp = dict(con.execute(
+        "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'mart'").fetchall())
+    assert stamp["kpi_rollup"].startswith("marts/views/kpi_rollup.sql sha256:")
+    with transaction(con):
+        # kpi_wide_month (the 2nd file) replaced by hand under its current stamp: left as it is.
+        con.execute("CREATE OR REPLACE VIEW mart.kpi_wide_month AS SELECT 1 AS by_hand")
+        con.execute(f"COMMENT ON VIEW mart.kpi_wide_month IS '{stamp['kpi_wide_month']}'")
+        # kpi_rollup (the 3rd) from an earlier definition: re-created, and kpi_ranking (the 4th,
+        # current stamp, replaced by hand) after it, since later files read earlier ones.
+        con.execute("COMMENT ON VIEW mart.kpi_rollup IS 'an earlier definition'")
+        con.execute("CREATE OR REPLACE VIEW mart.kpi_ranking AS SELECT 1 AS by_hand")
+        con.execute(f"COMMENT ON VIEW mart.kpi_ranking IS '{stamp['kpi_ranking']}'")
+        kpi.ensure_views(con)
+    after = dict(con.execute(
+        "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'mart'").fetchall())
+    assert after == stamp
+    assert con.execute("SELECT * FROM mart.kpi_wide_month").fetchall() == [(1,)]
+    columns = [row[0] for row in con.execute("DESCRIBE mart.kpi_ranking").fetchall()]
+    assert "rank" in columns
+
+
 def test_a_failing_kpi_query_surfaces_its_own_error(warehouse):
     con = warehouse
     before = kpi_rows(con)

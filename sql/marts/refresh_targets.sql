@@ -1,11 +1,11 @@
--- Targets can change without any fact changing (a new seed): keep every row's target and met in
--- step with mart.kpi_target, so incremental runs stay equal to a full rebuild.
+-- The KPIs whose target changed (target_changes.sql): their rows take the current target and met,
+-- and the applied targets become the current ones.
 UPDATE mart.kpi_value AS v
-SET target = t.target, met = v.value >= t.target
-FROM (
-    SELECT k.kpi_code, t.target
-    FROM (SELECT DISTINCT kpi_code FROM mart.kpi_value) AS k
-    LEFT JOIN mart.kpi_target AS t USING (kpi_code)
-) AS t
-WHERE t.kpi_code = v.kpi_code
-  AND (v.target IS DISTINCT FROM t.target OR v.met IS DISTINCT FROM (v.value >= t.target));
+SET target = c.target, met = v.value >= c.target
+FROM kpi_target_change AS c
+WHERE c.kpi_code = v.kpi_code
+  AND (v.target IS DISTINCT FROM c.target OR v.met IS DISTINCT FROM (v.value >= c.target));
+
+DELETE FROM intermediate.kpi_target_applied;
+INSERT INTO intermediate.kpi_target_applied
+SELECT kpi_code, target FROM mart.kpi_target;
