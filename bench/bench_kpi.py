@@ -199,7 +199,7 @@ def main(quick: bool = False) -> None:
         )
         month_only = f"INSERT INTO audit.kpi_dirty_period VALUES ('month', DATE '{DIRTY_MONTH}')"
         # Each rebuild is timed SAMPLES times, interleaved so that the host's drift reaches all
-        # three alike; the medians are reported (a single refresh of ~0.3 s varied by ±15 %).
+        # three alike; the medians are reported (single samples of the refresh varied by ±15 %).
         full, inc, month = [], [], []
         for _ in range(SAMPLES):
             full.append(timed_rebuild(path, None))

@@ -111,21 +111,21 @@ def _drop_temp_objects(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"RESET VARIABLE kpi_{scope}_{bound}")
 
 
-def _view_stamps() -> dict[str, str]:
-    """Per view file, the comment its views carry: the file and a fingerprint of its definition.
-
-    The DDL is part of it: DuckDB checks a view's column types against the ones it was created
-    with, so a table change must re-create the views too.
+def _view_definitions() -> list[tuple[str, str]]:
+    """(SQL, stamp) per view file, in order. The stamp, the comment its views carry, names the
+    file and fingerprints its definition with the DDL: DuckDB checks a view's column types
+    against the ones it was created with, so a table change must re-create the views too.
     """
     ddl = hashlib.sha256()
     for ddl_file in sorted((SQL_DIR / "ddl").glob("*.sql")):
         ddl.update(ddl_file.read_bytes())
-    stamps = {}
+    definitions = []
     for sql_file in VIEW_FILES:
+        sql = read_sql(sql_file)
         digest = ddl.copy()
-        digest.update(read_sql(sql_file).encode("utf-8"))
-        stamps[sql_file] = f"{sql_file} sha256:{digest.hexdigest()[:16]}"
-    return stamps
+        digest.update(sql.encode("utf-8"))
+        definitions.append((sql, f"{sql_file} sha256:{digest.hexdigest()[:16]}"))
+    return definitions
 
 
 def refresh_targets(con: duckdb.DuckDBPyConnection) -> None:
@@ -148,8 +148,7 @@ def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
         "WHERE schema_name = 'mart' AND database_name = current_database()"
     ).fetchall())
     stale = False
-    for sql_file, stamp in _view_stamps().items():
-        sql = read_sql(sql_file)
+    for sql, stamp in _view_definitions():
         names = _MART_VIEW.findall(sql)
         # Once a file runs, the later ones run too: they read its views and keep their types.
         stale = stale or not names or any(comments.get(name) != stamp for name in names)
