@@ -83,6 +83,27 @@ def _query(sql_file: str) -> str:
     return read_sql(sql_file).strip().rstrip(";")
 
 
+def _insert_kpi_results(con: duckdb.DuckDBPyConnection) -> None:
+    """Every KPI file's rows into kpi_result, in one INSERT. As one statement rather than 13, the
+    KPIs are planned and scheduled once (DuckDB spends ~1.5 ms on each statement: together ~20 ms
+    of a month's refresh) and their pipelines run side by side. An error DuckDB places on a line
+    gets a note naming the file that line came from."""
+    parts, first_lines, line = [], [], 2
+    for sql_file in KPI_FILES.values():
+        part = f"FROM (\n{_query(sql_file)}\n)"
+        first_lines.append((line, sql_file))
+        parts.append(part)
+        line += part.count("\n") + 2
+    try:
+        con.execute("INSERT INTO kpi_result BY NAME\n" + "\nUNION ALL BY NAME\n".join(parts))
+    except duckdb.Error as error:
+        located = re.search(r"LINE (\d+):", str(error))
+        if located:
+            sql_file = [name for first, name in first_lines if first <= int(located.group(1))][-1]
+            error.add_note(f"in sql/{sql_file}")
+        raise
+
+
 def _rebuild(con: duckdb.DuckDBPyConnection, requested_periods_sql: str) -> int:
     """Recompute mart.kpi_value for the periods `requested_periods_sql` creates as the temp table
     kpi_requested_period (period_type, period_start); returns the rows written."""
@@ -91,8 +112,7 @@ def _rebuild(con: duckdb.DuckDBPyConnection, requested_periods_sql: str) -> int:
     con.execute(read_sql("marts/periods_build.sql"))
     con.execute(read_sql("marts/period_terms.sql"))
     con.execute(read_sql("marts/catalogue.sql"))
-    for sql_file in KPI_FILES.values():
-        con.execute(f"INSERT INTO kpi_result BY NAME {_query(sql_file)}")
+    _insert_kpi_results(con)
     con.execute(read_sql("marts/replace_values.sql"))
     written = con.execute("SELECT count(*) FROM kpi_result WHERE denominator > 0").fetchall()[0][0]
     refresh_targets(con)

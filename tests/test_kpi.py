@@ -564,6 +564,17 @@ def test_a_failing_kpi_query_surfaces_its_own_error(warehouse):
     assert con.execute("SELECT count(*) FROM audit.kpi_dirty_period").fetchall() == [(0,)]
 
 
+def test_an_error_in_one_kpi_file_names_that_file(warehouse):
+    # The KPI files run as one INSERT: an error DuckDB places on a line names the file it is in.
+    con = warehouse
+    with pytest.raises(duckdb.BinderException, match='"online_payment" not found') as raised:
+        with transaction(con):
+            con.execute("INSERT INTO audit.kpi_dirty_period VALUES ('month', ?)", [FEB])
+            con.execute("ALTER TABLE core.dim_procedure RENAME COLUMN online_payment TO gone")
+            kpi.rebuild_pending(con)
+    assert raised.value.__notes__ == ["in sql/marts/kpi_fee_proc_online_payable_rate.sql"]
+
+
 def test_a_kpi_computed_twice_fails_the_rebuild(warehouse, monkeypatch):
     # mart.kpi_value has no key index: replace_values.sql refuses duplicate rows itself.
     con = warehouse
