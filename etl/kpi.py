@@ -98,9 +98,9 @@ def _insert_kpi_results(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("INSERT INTO kpi_result BY NAME\n" + "\nUNION ALL BY NAME\n".join(parts))
     except duckdb.Error as error:
         located = re.search(r"LINE (\d+):", str(error))
-        if located:
-            sql_file = [name for first, name in first_lines if first <= int(located.group(1))][-1]
-            error.add_note(f"in sql/{sql_file}")
+        files = [name for first, name in first_lines if located and first <= int(located.group(1))]
+        if files:  # not for line 1, the INSERT's own
+            error.add_note(f"in sql/{files[-1]}")
         raise
 
 
