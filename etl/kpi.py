@@ -150,6 +150,8 @@ def _view_definitions() -> list[tuple[str, str]]:
 
 def refresh_targets(con: duckdb.DuckDBPyConnection) -> None:
     """Bring kpi_value's target and met in step with mart.kpi_target where a target changed."""
+    # The file ends with the CREATE of kpi_target_change, whose row count DuckDB returns: the
+    # number of KPIs whose target changed (had the file a SELECT before it, that would come back).
     changed = con.execute(read_sql("marts/target_changes.sql")).fetchall()[0][0]
     if changed:
         con.execute(read_sql("marts/refresh_targets.sql"))
