@@ -422,6 +422,45 @@ def test_unbalanced_counts_raise_and_leave_the_warehouse_unchanged(settings, tmp
     assert snapshot(settings.warehouse) == before
 
 
+class SettingRecorder:
+    """A DuckDB connection that notes the `threads` setting each statement ran with."""
+
+    def __init__(self, con):
+        self.con, self.ran = con, []
+
+    def execute(self, sql, *args):
+        threads = self.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        self.ran.append((threads, " ".join(sql.split())))
+        return self.con.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
+
+
+def test_a_load_runs_on_one_thread_and_gives_the_connection_its_threads_back(settings, tmp_path):
+    # One thread keeps DuckDB writing the facts' row groups as they fill (etl/load.py _one_thread).
+    with warehouse.open_warehouse(settings.warehouse) as con:
+        con.execute("SET threads = 3")
+        recorder = SettingRecorder(con)
+        with warehouse.transaction(con):
+            load.load_batch(recorder, mixed_batch().write(tmp_path))
+        assert con.execute("SELECT current_setting('threads')").fetchall() == [(3,)]
+        sql_files = [(threads, sql) for threads, sql in recorder.ran
+                     if "current_setting('threads')" not in sql and not sql.startswith("SET threads")]
+        assert len(sql_files) > 10 and {threads for threads, _ in sql_files} == {1}
+        assert con.execute("SELECT count(*) FROM core.fact_dossier").fetchall() == [(3,)]
+
+        # A failing load keeps its own error: the SET that gives the threads back is refused in
+        # the aborted transaction and must not replace it.
+        batch_dir = mixed_batch("run-bad").write(tmp_path)
+        windows = json.loads((batch_dir / "windows.json").read_text())
+        windows[1]["extracted"] += 1
+        (batch_dir / "windows.json").write_text(json.dumps(windows))
+        with pytest.raises(load.LoadError, match="counts do not balance"):
+            with warehouse.transaction(con):
+                load.load_batch(con, batch_dir)
+
+
 def test_batch_contract_violations_are_clear_errors(settings, tmp_path):
     twice = Batch("run-twice").dossier("D1", "2023-02-01").dossier("D1", "2023-02-02")
     with pytest.raises(load.LoadError, match="dossier D1 has 2 valid rows not marked superseded"):
