@@ -410,13 +410,19 @@ def test_overlapping_versions_after_a_re_keyed_version_are_reported(settings, tm
                                      "WHERE procedure_code = '4.000'") == [(2,)], "history is kept"
 
 
+def unbalanced_batch(tmp_path: Path) -> Path:
+    """The mixed batch with one record lost: its counts do not balance."""
+    batch_dir = mixed_batch("run-bad").write(tmp_path)
+    windows = json.loads((batch_dir / "windows.json").read_text())
+    windows[1]["extracted"] += 1
+    (batch_dir / "windows.json").write_text(json.dumps(windows))
+    return batch_dir
+
+
 def test_unbalanced_counts_raise_and_leave_the_warehouse_unchanged(settings, tmp_path):
     load.load(settings, reference_batch("run-0").write(tmp_path))
     before = snapshot(settings.warehouse)
-    batch_dir = mixed_batch("run-bad").write(tmp_path)
-    windows = json.loads((batch_dir / "windows.json").read_text())
-    windows[1]["extracted"] += 1  # a record the batch lost
-    (batch_dir / "windows.json").write_text(json.dumps(windows))
+    batch_dir = unbalanced_batch(tmp_path)
     with pytest.raises(load.LoadError, match=r"counts do not balance for dossier window 2023-02-01.*extracted 3"):
         load.load(settings, batch_dir)
     assert snapshot(settings.warehouse) == before
@@ -452,13 +458,9 @@ def test_a_load_runs_on_one_thread_and_gives_the_connection_its_threads_back(set
 
         # A failing load keeps its own error: the SET that gives the threads back is refused in
         # the aborted transaction and must not replace it.
-        batch_dir = mixed_batch("run-bad").write(tmp_path)
-        windows = json.loads((batch_dir / "windows.json").read_text())
-        windows[1]["extracted"] += 1
-        (batch_dir / "windows.json").write_text(json.dumps(windows))
         with pytest.raises(load.LoadError, match="counts do not balance"):
             with warehouse.transaction(con):
-                load.load_batch(con, batch_dir)
+                load.load_batch(con, unbalanced_batch(tmp_path))
 
 
 def test_batch_contract_violations_are_clear_errors(settings, tmp_path):
