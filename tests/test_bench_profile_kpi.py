@@ -47,10 +47,11 @@ def test_a_clocked_rebuild_leaves_what_a_plain_one_leaves_and_names_each_stateme
     assert _contents(clocked) == _contents(plain)
     assert _contents(plain)["mart.kpi_value"], "the star gave no KPI rows: nothing was compared"
 
-    month_terms = [
-        statement.query for statement in
-        duckdb.connect().extract_statements(read_sql("marts/month_terms.sql"))
-    ]
+    parser = duckdb.connect()
+    try:
+        month_terms = parser.extract_statements(read_sql("marts/month_terms.sql"))
+    finally:
+        parser.close()
     for sample in (full[0], refresh[0]):
         labels = set(sample)
         for index in range(len(month_terms)):
