@@ -26,18 +26,12 @@ from pathlib import Path
 
 import duckdb
 
-from bench.bench_kpi import DIRTY_MONTH, FULL_DOSSIERS, build_star
+from bench.bench_kpi import DIRTY_MONTH, FULL_DOSSIERS, MARK_MONTH_DIRTY, build_star
 from etl import kpi
 from etl.warehouse import SQL_DIR, connect, read_sql
 
 UNION_LABEL = "the KPI files, one INSERT (kpi._insert_kpi_results)"
 COMMIT_LABEL = "COMMIT"
-MARK_DIRTY = (
-    "INSERT INTO audit.kpi_dirty_period VALUES "
-    f"('month', DATE '{DIRTY_MONTH}'), "
-    f"('quarter', date_trunc('quarter', DATE '{DIRTY_MONTH}')::DATE), "
-    f"('year', date_trunc('year', DATE '{DIRTY_MONTH}')::DATE)"
-)
 
 
 def _sql_files() -> dict[str, str]:
@@ -107,7 +101,7 @@ def clocked_rebuild(con: duckdb.DuckDBPyConnection, full: bool) -> dict[str, lis
         if full:
             kpi.rebuild_all(clock)
         else:
-            con.execute(MARK_DIRTY)
+            con.execute(MARK_MONTH_DIRTY)
             kpi.rebuild_pending(clock)
     except BaseException:
         con.execute("ROLLBACK")

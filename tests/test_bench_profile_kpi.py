@@ -9,7 +9,7 @@ from __future__ import annotations
 import duckdb
 
 from bench import profile_kpi
-from bench.bench_kpi import build_star
+from bench.bench_kpi import MARK_MONTH_DIRTY, build_star
 from etl import kpi
 from etl.warehouse import connect, read_sql, transaction
 
@@ -40,7 +40,7 @@ def test_a_clocked_rebuild_leaves_what_a_plain_one_leaves_and_names_each_stateme
             with transaction(con):
                 kpi.rebuild_all(con)
         with transaction(con):
-            con.execute(profile_kpi.MARK_DIRTY)
+            con.execute(MARK_MONTH_DIRTY)
             assert kpi.rebuild_pending(con) > 0
     finally:
         con.close()
