@@ -57,8 +57,7 @@ def test_a_clocked_rebuild_leaves_what_a_plain_one_leaves_and_names_each_stateme
         for index in range(len(month_terms)):
             assert any(label.startswith(f"marts/month_terms.sql #{index + 1}: ") for label in labels)
         assert {profile_kpi.UNION_LABEL, "marts/period_terms.sql", profile_kpi.COMMIT_LABEL} <= labels
-        assert all(wall >= 0 and cpu >= 0 for wall, cpu in sample.values())
 
     text = profile_kpi.report("refresh", refresh)
     assert text.startswith("refresh: ")
-    assert profile_kpi.UNION_LABEL in text or "other statements" in text
+    assert profile_kpi.UNION_LABEL in text  # ~30 % of a refresh: always above the 1 % floor
