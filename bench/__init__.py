@@ -175,17 +175,20 @@ class Row:
     peak_mib: float | None = None
     baselines: dict[str, float] | None = None  # name -> seconds for the same rows
     target: str = ""
-    verdict: str = ""
+    checks: dict[str, bool] | None = None  # each condition of the target -> met in this run
 
 
 RESULTS: list[Row] = []
 
 
 def record(workload: str, ours_s: float, rows: int, peak_mib: float | None = None,
-           baselines: dict[str, float] | None = None, target: str = "", ok: bool | None = None) -> Row:
-    """Keep one line of the summary table `python -m bench` prints at the end."""
-    row = Row(workload, ours_s, rows, peak_mib, baselines or {}, target,
-              "" if ok is None else ("MET" if ok else "MISSED"))
+           baselines: dict[str, float] | None = None, target: str = "",
+           ok: bool | dict[str, bool] | None = None) -> Row:
+    """Keep one line of the summary table `python -m bench` prints at the end. `ok`: whether the
+    target was met, or for a target of several conditions {condition: met}, so that the summary
+    says which of them a run missed."""
+    checks = None if ok is None else (dict(ok) if isinstance(ok, dict) else {target: bool(ok)})
+    row = Row(workload, ours_s, rows, peak_mib, baselines or {}, target, checks)
     RESULTS.append(row)
     return row
 
@@ -198,7 +201,7 @@ def _median(values: list[float]) -> float:
 
 def median_rows(rows: list[Row]) -> list[tuple[Row, int, str]]:
     """One row per workload (in first-seen order): the medians of its repeated runs, how many
-    runs, and how many of them met the target ("MET 2/3")."""
+    runs, and how many of them met the target (`verdict`)."""
     groups: dict[str, list[Row]] = {}
     for row in rows:
         groups.setdefault(row.workload, []).append(row)
@@ -212,11 +215,26 @@ def median_rows(rows: list[Row]) -> list[tuple[Row, int, str]]:
             {name: _median([r.baselines[name] for r in runs]) for name in names},
             runs[0].target,
         )
-        judged = [r.verdict for r in runs if r.verdict]
-        met = sum(v == "MET" for v in judged)
-        verdict = "" if not judged else (judged[0] if len(runs) == 1 else f"MET {met}/{len(judged)}")
-        merged.append((median, len(runs), verdict))
+        merged.append((median, len(runs), verdict([r.checks for r in runs if r.checks is not None])))
     return merged
+
+
+def verdict(runs: list[dict[str, bool]]) -> str:
+    """How many runs met the target ("MET 2/3"; "MET"/"MISSED" for one run), and for a target of
+    several conditions, each condition's count where a run missed any: "MET 0/3 (<120s 3/3,
+    >=20x NAIVE 0/3)"."""
+    if not runs:
+        return ""
+    met = sum(all(checks.values()) for checks in runs)
+    overall = ("MET" if met else "MISSED") if len(runs) == 1 else f"MET {met}/{len(runs)}"
+    conditions = list(runs[0])
+    if len(conditions) < 2 or met == len(runs):
+        return overall
+    if len(runs) == 1:
+        return f"{overall} ({', '.join(name for name in conditions if not runs[0].get(name))})"
+    counts = ", ".join(f"{name} {sum(bool(checks.get(name)) for checks in runs)}/{len(runs)}"
+                       for name in conditions)
+    return f"{overall} ({counts})"
 
 
 def summary_table(rows: list[Row] | None = None) -> str:
@@ -225,7 +243,7 @@ def summary_table(rows: list[Row] | None = None) -> str:
     header = ["workload", "runs", "ours s", "baselines s", "ours/baseline speed", "rows", "rows/s",
               "peak MiB", "target", ""]
     lines = []
-    for row, runs, verdict in median_rows(rows):
+    for row, runs, status in median_rows(rows):
         base = ", ".join(f"{name} {seconds:.1f}" for name, seconds in row.baselines.items())
         ratios = ", ".join(f"{seconds / row.ours_s:.2f}x {name}"
                            for name, seconds in row.baselines.items() if row.ours_s > 0)
@@ -233,7 +251,7 @@ def summary_table(rows: list[Row] | None = None) -> str:
             row.workload, str(runs), f"{row.ours_s:.2f}", base or "-", ratios or "-",
             f"{row.rows:,}" if row.rows else "-",
             f"{row.rows / row.ours_s:,.0f}" if row.rows and row.ours_s > 0 else "-",
-            f"{row.peak_mib:,.0f}" if row.peak_mib is not None else "-", row.target, verdict,
+            f"{row.peak_mib:,.0f}" if row.peak_mib is not None else "-", row.target, status,
         ])
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines)]
     render = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731

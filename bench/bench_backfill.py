@@ -248,8 +248,8 @@ def main(quick: bool = False) -> None:
     record(f"backfill {label} (etl run)", ours["wall"], ours_rows, ours["peak_mib"],
            {"LIMIT": limit["wall"], "NAIVE(scaled)": naive_scaled},
            "<120s, >=0.5x LIMIT, >=20x NAIVE, <2GiB",
-           ours["wall"] < 120 and ours_rate >= 0.5 * limit_rate and naive_scaled >= 20 * ours["wall"]
-           and ours["peak_mib"] < 2048)
+           {"<120s": ours["wall"] < 120, ">=0.5x LIMIT": ours_rate >= 0.5 * limit_rate,
+            ">=20x NAIVE": naive_scaled >= 20 * ours["wall"], "<2GiB": ours["peak_mib"] < 2048})
     record(f"backfill 1 month (etl run)", month["wall"], month_rows, month["peak_mib"], None,
            "12m peak <= 1.2x", ours["peak_mib"] <= 1.2 * month["peak_mib"])
 
