@@ -112,6 +112,11 @@ def clocked_rebuild(con: duckdb.DuckDBPyConnection, full: bool) -> dict[str, lis
     return dict(clock.times)
 
 
+def total_wall(sample: dict[str, list[float]]) -> float:
+    """A rebuild's wall seconds: its statements and its commit."""
+    return sum(wall for wall, _ in sample.values())
+
+
 def median_profile(samples: list[dict[str, list[float]]]) -> list[tuple[str, float, float]]:
     """(label, median wall s, median CPU s) per statement, slowest first; a statement missing
     from a sample counts 0 there."""
@@ -129,7 +134,7 @@ def median_profile(samples: list[dict[str, list[float]]]) -> list[tuple[str, flo
 
 def report(title: str, samples: list[dict[str, list[float]]], floor: float = 0.01) -> str:
     """The median profile as text: statements of at least `floor` of the total, then the rest."""
-    totals = [sum(wall for wall, _ in sample.values()) for sample in samples]
+    totals = [total_wall(sample) for sample in samples]
     total = statistics.median(totals)
     rows = median_profile(samples)
     lines = [
@@ -177,10 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report("full rebuild", full))
     print()
     print(report(f"refresh of {DIRTY_MONTH} with its quarter and year", refresh))
-    ratio = statistics.median(
-        sum(wall for wall, _ in r.values()) / sum(wall for wall, _ in f.values())
-        for f, r in zip(full, refresh)
-    )
+    ratio = statistics.median(total_wall(r) / total_wall(f) for f, r in zip(full, refresh))
     print(f"\nrefresh / full rebuild, statement by statement: {ratio:.4f} (median of the paired samples)")
     return 0
 
