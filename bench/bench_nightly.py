@@ -17,6 +17,7 @@ The emulator's window is computed once, untimed, before the timed passes (it cac
 """
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -71,13 +72,15 @@ def emulator_args(preset: dict) -> list[str]:
     return args
 
 
-def _warm(emulator, day: date) -> None:
+def night_counts(emulator, day: date) -> dict[str, int]:
+    """Page through the night's window once, untimed, so the emulator has computed (and cached)
+    it before the timed passes; returns its records per feed."""
     with requests.Session() as session:
         session.headers["Authorization"] = f"Bearer {emulator.token}"
         session.headers["Accept-Encoding"] = accept_encoding(emulator.url)  # as our client asks
-        for entity in FEEDS:
-            for _ in _fetch_window(session, emulator.url, entity, day):
-                pass
+        return {entity: sum(len(json.loads(page)["duLieu"])
+                            for page in _fetch_window(session, emulator.url, entity, day))
+                for entity in FEEDS}
 
 
 def _airflow(emulator, settings: Settings, night: date, home: Path) -> dict:
@@ -115,13 +118,13 @@ def main(quick: bool = False) -> None:
         with duckdb.connect(str(history / "tthc.duckdb"), read_only=True) as con:
             held = con.execute("SELECT (SELECT count(*) FROM core.fact_dossier), "
                                "(SELECT count(*) FROM core.fact_payment)").fetchone()
-        print(f"history [{start}, {night}) {' '.join(args[6:])}: {held[0]:,} dossiers, "
+        print(f"history [{start}, {night}) of `etl emulator {' '.join(args)}`: {held[0]:,} dossiers, "
               f"{held[1]:,} payments, built in {seconds:.0f}s", flush=True)
         for copy in ("inproc", "airflow"):
             (tmp / copy / "published").mkdir(parents=True)
             shutil.copy2(history / "tthc.duckdb", tmp / copy / "tthc.duckdb")
         shutil.rmtree(history)
-        _warm(emulator, night)
+        print(f"night {night}: {night_counts(emulator, night)} records in its window", flush=True)
 
         settings = _settings(emulator, tmp / "inproc")
         emulator_cpu = cpu_seconds(emulator.process.pid)

@@ -6,27 +6,15 @@ emulator over HTTP, that its night then holds at least the issue's count of each
 """
 from __future__ import annotations
 
-import json
-
-import requests
-
 from bench import start_emulator
-from bench.bench_backfill import FEEDS, _fetch_window
-from bench.bench_nightly import FULL, QUICK, emulator_args, window_is_large_enough, workload_text
-from etl.source import accept_encoding
-
-
-def _night_counts(preset: dict) -> dict[str, int]:
-    with start_emulator(emulator_args(preset)) as emulator, requests.Session() as session:
-        session.headers["Authorization"] = f"Bearer {emulator.token}"
-        session.headers["Accept-Encoding"] = accept_encoding(emulator.url)
-        return {entity: sum(len(json.loads(page)["duLieu"])
-                            for page in _fetch_window(session, emulator.url, entity, preset["night"]))
-                for entity in FEEDS}
+from bench.bench_nightly import (
+    FULL, QUICK, emulator_args, night_counts, window_is_large_enough, workload_text,
+)
 
 
 def test_the_full_night_holds_the_issues_dossiers_and_payments():
-    counts = _night_counts(FULL)
+    with start_emulator(emulator_args(FULL)) as emulator:
+        counts = night_counts(emulator, FULL["night"])
     assert FULL["least"] == {"dossier": 20_000, "payment": 8_000}
     assert window_is_large_enough(counts, FULL["least"]), counts
     assert workload_text(FULL["least"]) == ">=20k dossier+8k payment"
