@@ -10,8 +10,12 @@ NAIVE : the same records as pandas DataFrames written with `DataFrame.to_sql` th
         (duckdb-engine), as many teams would write it. It is too slow to run over millions of
         rows, so a SAMPLE of days is fetched, parsed and written, and its seconds per row are
         scaled to the backfill's row count (said so in the output).
-A 1-month backfill of the same province shows memory is flat: the 12-month peak must stay within
-20 % of the 1-month one.
+1-month backfills of the same province show memory is flat: the 12-month peak must stay within
+20 % of the 1-month one. The month judged is the year's busiest (most records extracted, from the
+year's own audit counts): the pipeline validates half a month at a time and its peak follows the
+size of that half month, so against a lighter month the ratio would mix the run's length with its
+data. The first month runs too, as before, for reference: it is the emulated history's first,
+whose first half holds 83k dossier records against 140-184k later in the year.
 
 The emulator (one Python process, ~30 µs CPU per record served) is started once and shared; its
 page cache holds only a few pages, so every pass pays it the same. Its CPU per pass is reported
@@ -49,6 +53,13 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=n) for n in range((end - start).days)]
 
 
+def busiest_month(records_per_month: dict[date, int]) -> tuple[date, date]:
+    """[first day, first day of the next month) of the month with the most records (the earliest
+    of equals)."""
+    first = min(records_per_month, key=lambda month: (-records_per_month[month], month))
+    return first, (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 # ------------------------------------------------------------------------------- OURS
 
 
@@ -78,7 +89,10 @@ def run_ours(emulator, workdir: Path, start: date, end: date) -> dict:
         facts = con.execute("SELECT (SELECT count(*) FROM core.fact_dossier), "
                             "(SELECT count(*) FROM core.fact_payment), "
                             "(SELECT count(*) FROM mart.kpi_value)").fetchone()
-    return dict(wall=wall, peak_mib=peak.mib, counts=counts, facts=facts,
+        months = dict(con.execute(
+            "SELECT date_trunc('month', window_start)::DATE, sum(extracted)::BIGINT FROM audit.run_counts "
+            "WHERE entity IN ('dossier', 'payment') GROUP BY ALL").fetchall())
+    return dict(wall=wall, peak_mib=peak.mib, counts=counts, facts=facts, months=months,
                 emulator_cpu=cpu_seconds(emulator.process.pid) - emulator_cpu,
                 child_cpu=child_cpu)
 
@@ -222,11 +236,18 @@ def main(quick: bool = False) -> None:
         if ours_rows != limit_rows:
             print(f"note: OURS extracted {ours_rows:,} records, LIMIT {limit_rows:,}", flush=True)
 
-        month = run_ours(emulator, tmp / "month", start, month_end)
-        month_rows = sum(month["counts"].values())
-        print(f"OURS  1 month ({start} .. {month_end}): {month['counts']} in {month['wall']:.1f}s, "
-              f"emulator CPU {month['emulator_cpu']:.1f}s, peak {month['peak_mib']:.0f} MiB", flush=True)
-        shutil.rmtree(tmp / "month", ignore_errors=True)
+        # The first month as before, then (full size) the busiest, against which the year is judged.
+        spans = {"first": (start, month_end)}
+        busiest = None if quick else busiest_month(ours["months"])
+        if busiest not in (None, spans["first"]):
+            spans["busiest"] = busiest
+        months = {}
+        for name, (first, last) in spans.items():
+            month = months[name] = run_ours(emulator, tmp / "month", first, last)
+            print(f"OURS  1 month, the {name} ({first} .. {last}): {month['counts']} in {month['wall']:.1f}s, "
+                  f"emulator CPU {month['emulator_cpu']:.1f}s, peak {month['peak_mib']:.0f} MiB", flush=True)
+            shutil.rmtree(tmp / "month", ignore_errors=True)
+        judged = "busiest" if "busiest" in months else "first"
 
         sample_days = days[len(days) // 2: len(days) // 2 + NAIVE_SAMPLE_DAYS]
         (tmp / "naive").mkdir()
@@ -241,16 +262,20 @@ def main(quick: bool = False) -> None:
     print(f"throughput OURS {ours_rate:,.0f} rows/s = {ours_rate / limit_rate:.2f} x LIMIT "
           f"({limit_rate:,.0f} rows/s; target >= 0.5); NAIVE {naive_scaled / ours['wall']:.1f}x slower "
           f"(target >= 20; NAIVE timed on a sample and scaled)")
-    print(f"memory: 12-month peak {ours['peak_mib']:.0f} MiB vs 1-month {month['peak_mib']:.0f} MiB "
-          f"= {ours['peak_mib'] / month['peak_mib']:.3f} (target <= 1.200; < 2048 MiB)")
+    for name, month in months.items():
+        print(f"memory: 12-month peak {ours['peak_mib']:.0f} MiB vs the {name} month's "
+              f"{month['peak_mib']:.0f} MiB = {ours['peak_mib'] / month['peak_mib']:.3f}"
+              f"{' (target <= 1.200; < 2048 MiB)' if name == judged else ' (for reference)'}")
     print(f"emulator CPU per pass: LIMIT {limit['emulator_cpu']:.1f}s, OURS {ours['emulator_cpu']:.1f}s "
           f"({ours['emulator_cpu'] * 1e6 / max(ours_rows, 1):.1f} us/record)")
     checks = {"<120s": ours["wall"] < 120, ">=0.5x LIMIT": ours_rate >= 0.5 * limit_rate,
               ">=20x NAIVE": naive_scaled >= 20 * ours["wall"], "<2GiB": ours["peak_mib"] < 2048}
     record(f"backfill {label} (etl run)", ours["wall"], ours_rows, ours["peak_mib"],
            {"LIMIT": limit["wall"], "NAIVE(scaled)": naive_scaled}, ", ".join(checks), checks)
-    record(f"backfill 1 month (etl run)", month["wall"], month_rows, month["peak_mib"], None,
-           "12m peak <= 1.2x", ours["peak_mib"] <= 1.2 * month["peak_mib"])
+    for name, month in months.items():
+        ok = ours["peak_mib"] <= 1.2 * month["peak_mib"] if name == judged else None
+        record(f"backfill 1 month, the {name} (etl run)", month["wall"], sum(month["counts"].values()),
+               month["peak_mib"], None, "12m peak <= 1.2x" if ok is not None else "", ok)
 
 
 if __name__ == "__main__":
