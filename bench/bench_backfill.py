@@ -15,7 +15,8 @@ NAIVE : the same records as pandas DataFrames written with `DataFrame.to_sql` th
 year's own audit counts): the pipeline validates half a month at a time and its peak follows the
 size of that half month, so against a lighter month the ratio would mix the run's length with its
 data. The first month runs too, as before, for reference: it is the emulated history's first,
-whose first half holds 83k dossier records against 140-184k later in the year.
+and its first half month holds the fewest dossier records of the year's 23 (83k; the others
+89k-184k, December's two the most: 161k and 184k).
 
 The emulator (one Python process, ~30 µs CPU per record served) is started once and shared; its
 page cache holds only a few pages, so every pass pays it the same. Its CPU per pass is reported
