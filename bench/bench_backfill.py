@@ -243,9 +243,9 @@ def main(quick: bool = False) -> None:
         if busiest not in (None, spans["first"]):
             spans["busiest"] = busiest
         months = {}
-        for name, (first, last) in spans.items():
-            month = months[name] = run_ours(emulator, tmp / "month", first, last)
-            print(f"OURS  1 month, the {name} ({first} .. {last}): {month['counts']} in {month['wall']:.1f}s, "
+        for name, (since, until) in spans.items():
+            month = months[name] = run_ours(emulator, tmp / "month", since, until)
+            print(f"OURS  1 month, the {name} ({since} .. {until}): {month['counts']} in {month['wall']:.1f}s, "
                   f"emulator CPU {month['emulator_cpu']:.1f}s, peak {month['peak_mib']:.0f} MiB", flush=True)
             shutil.rmtree(tmp / "month", ignore_errors=True)
         judged = "busiest" if "busiest" in months else "first"
