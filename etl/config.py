@@ -40,6 +40,8 @@ class Settings:
     # Ask the source for gzip? `auto`: not from a loopback host, where bytes cost nothing and
     # (de)compressing 4.5M records costs ~18 s of CPU on both ends; yes from any other host.
     source_compression: str = "auto"
+    # The paper-free pilot registrations (operations.md TTHC_PILOT_FILE); None: no pilot.
+    pilot_file: Path | None = None
 
     @property
     def warehouse_dir(self) -> Path:
@@ -96,6 +98,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         source_read_timeout=float(env.get("TTHC_SOURCE_READ_TIMEOUT_SECONDS") or 30),
         source_backoff_seconds=float(env.get("TTHC_SOURCE_BACKOFF_SECONDS") or 0.5),
         source_compression=_compression(env.get("TTHC_SOURCE_COMPRESSION")),
+        pilot_file=Path(env["TTHC_PILOT_FILE"]) if (env.get("TTHC_PILOT_FILE") or "").strip() else None,
     )
 
 

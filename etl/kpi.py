@@ -39,6 +39,9 @@ KPI_FILES: dict[str, str] = {
     "POSTAL_RETURN_RATE": "marts/kpi_postal_return_rate.sql",
     "AVG_DAYS_ONLINE": "marts/kpi_avg_days_online.sql",
     "AVG_DAYS_OFFLINE": "marts/kpi_avg_days_offline.sql",
+    "INTERNAL_ONLINE_RATE": "marts/kpi_internal_online_rate.sql",
+    "PILOT_PAPER_FREE_RATE": "marts/kpi_pilot_paper_free_rate.sql",
+    "DIGITIZED_RESULT_RATE": "marts/kpi_digitized_result_rate.sql",
 }
 
 # The extra views of kpis.md "Beyond the table", brought up to date on every rebuild so the
@@ -181,12 +184,22 @@ def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"COMMENT ON VIEW mart.{name} IS '{stamp}'")
 
 
-def _has_paid_dossiers(con: duckdb.DuckDBPyConnection) -> bool:
-    return con.execute(
-        "SELECT count(*) FROM duckdb_tables() "
-        "WHERE schema_name = 'intermediate' AND table_name = 'kpi_month_paid_dossier' "
-        "AND database_name = current_database()"
-    ).fetchall()[0][0] > 0
+# The newest term of intermediate.kpi_month_term: a table without it was made by an earlier
+# month_terms.sql, whose CREATE … IF NOT EXISTS would keep it as it is.
+_NEWEST_TERM = "digitized_returned"
+
+
+def _terms_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Both derived caches exist, in the shape month_terms.sql defines now."""
+    (tables, newest), = con.execute(
+        "SELECT (SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'intermediate' "
+        "        AND table_name = 'kpi_month_paid_dossier' AND database_name = current_database()), "
+        "       (SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'intermediate' "
+        "        AND table_name = 'kpi_month_term' AND column_name = ? "
+        "        AND database_name = current_database())",
+        [_NEWEST_TERM],
+    ).fetchall()
+    return tables > 0 and newest > 0
 
 
 def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:
@@ -201,9 +214,9 @@ def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:
         refresh_targets(con)
         ensure_views(con)
         return 0
-    if not _has_paid_dossiers(con):
-        # A warehouse from before intermediate.kpi_month_paid_dossier: the months not requested
-        # would be missing from it, and their paid dossiers with them (month_terms.sql).
+    if not _terms_current(con):
+        # A warehouse from before these caches or their newest terms: the months not requested
+        # would be missing from them (month_terms.sql).
         return rebuild_all(con)
     written = _rebuild(
         con,

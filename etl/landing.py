@@ -318,7 +318,7 @@ def extract(
         }
         # No fsync for the spool: it is scratch space, and land checks its line count against
         # this metadata, so a spool cut short by a power loss is refused, never landed.
-        _write_json_atomically(meta_path, meta, durable=False)
+        write_json_atomically(meta_path, meta, durable=False)
     except BaseException:
         for leftover in (spool, meta_path):
             leftover.unlink(missing_ok=True)
@@ -353,13 +353,12 @@ class _HashingWriter:
 
 
 
-def _write_json_atomically(path: Path, payload: dict[str, Any], *, durable: bool = True) -> None:
+def write_bytes_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Readers see the old file or the new one, never a mix; `durable` also survives power loss."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, ensure_ascii=False, indent=1)
-            handle.write("\n")
+        with open(tmp, "wb") as handle:
+            handle.write(data)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -369,6 +368,11 @@ def _write_json_atomically(path: Path, payload: dict[str, Any], *, durable: bool
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+def write_json_atomically(path: Path, payload: dict[str, Any], *, durable: bool = True) -> None:
+    text = json.dumps(payload, ensure_ascii=False, indent=1) + "\n"
+    write_bytes_atomically(path, text.encode("utf-8"), durable=durable)
 
 
 def _copy_kept_lines(source, sink, superseded: set[int]) -> int:
@@ -452,11 +456,12 @@ def _write_data_file(spool: Path, target: Path, superseded: set[int], expected_l
         raise
 
 
-def _remove_unlisted(target: Path, keep: set[str]) -> None:
+def remove_unlisted(target: Path, keep: set[str],
+                    suffixes: tuple[str, ...] = (DATA_SUFFIX, *LEGACY_DATA_SUFFIXES)) -> None:
+    """Remove a window's data files its manifest no longer names, and leftover temp files."""
     for path in target.iterdir():
         name = path.name
-        unlisted_data = (name.startswith(DATA_PREFIX) and name.endswith((DATA_SUFFIX, *LEGACY_DATA_SUFFIXES))
-                         and name not in keep)
+        unlisted_data = name.startswith(DATA_PREFIX) and name.endswith(suffixes) and name not in keep
         leftover_tmp = name.startswith(".") and name.endswith(".tmp")
         if unlisted_data or leftover_tmp:
             path.unlink(missing_ok=True)
@@ -537,8 +542,8 @@ def land(settings: Settings, spool_path: Path | str) -> Path:
         "spool": spool.name,  # lets a retried land recognise its own commit
     }
     path = target / MANIFEST_NAME
-    _write_json_atomically(path, manifest)  # the commit point
-    _remove_unlisted(target, {entry["path"] for entry in files})
+    write_json_atomically(path, manifest)  # the commit point
+    remove_unlisted(target, {entry["path"] for entry in files})
     spool.unlink(missing_ok=True)
     spool_meta_path(spool).unlink(missing_ok=True)
     log.info("landed %s %s: %d rows (%d duplicates) -> %s", entity, day, rows, len(superseded), path)

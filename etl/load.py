@@ -26,7 +26,7 @@ from etl.config import Settings
 
 log = logging.getLogger(__name__)
 
-ENTITIES = ("dossier", "payment", "agency", "procedure")
+ENTITIES = ("dossier", "payment", "agency", "procedure", "pilot")
 LOCAL_TIMEZONE = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh, no DST since 1975
 
 # Run in this order; stage_<entity>.sql is run per parquet file between the first two.
@@ -35,6 +35,7 @@ STEP_SQL = (
     "load/020_check_batch.sql",
     "load/030_audit.sql",
     "load/040_dimensions.sql",
+    "load/045_pilot.sql",
     "load/050_facts.sql",
     "load/060_dirty_periods.sql",
 )

@@ -86,9 +86,9 @@ CHILD_EXTRACT_WORKERS = 2
 
 
 def land_references(settings: Settings, day: date, step: Callable[[str], None] = lambda _: None) -> list[Path]:
-    """Land one snapshot of each reference list under `day`. Done first in a run: an auth or
-    reachability problem fails fast, before hours of paging."""
-    from etl import landing
+    """Land one snapshot of each reference list, and the pilot registration file, under `day`.
+    Done first in a run: an auth or reachability problem fails fast, before hours of paging."""
+    from etl import landing, pilot
 
     client = landing.client_for(settings)
     try:
@@ -96,6 +96,7 @@ def land_references(settings: Settings, day: date, step: Callable[[str], None] =
         for entity in REFERENCES:
             manifests.append(landing.land(settings, landing.extract(settings, entity, day, client=client)))
             step(f"{entity} list")
+        manifests.append(pilot.land_pilot(settings, day))
         return manifests
     finally:
         client.close()

@@ -28,6 +28,7 @@ STAGED_COLUMNS: dict[str, tuple[str, ...]] = {
         "dossier_id", "procedure_code", "agency_code", "channel_code", "remote_submission",
         "applicant_type", "applicant_key", "submitted_at", "received_at", "due_at",
         "finished_at", "returned_at", "updated_at", "status", "return_method", "has_digitized",
+        "result_digitized",
     ),
     "payment": (
         "transaction_id", "dossier_id", "procedure_code", "agency_code", "amount_vnd",
@@ -41,7 +42,7 @@ STAGED_COLUMNS: dict[str, tuple[str, ...]] = {
     "procedure": (
         "procedure_code", "valid_from", "valid_to", "procedure_name", "sector_code",
         "sector_name", "agency_levels", "service_level", "has_fee", "online_payment",
-        "legal_days",
+        "legal_days", "is_internal",
     ),
 }
 STAGING_COLUMNS = ("record_key", "window_start", "is_valid", "reasons", "superseded", "record",

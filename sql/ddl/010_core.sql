@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS core.dim_procedure (
     online_payment    BOOLEAN,
     legal_days        INTEGER,
     is_inferred       BOOLEAN NOT NULL DEFAULT FALSE,
+    is_internal       BOOLEAN,                -- NoiBo (v1.1): between state agencies; empty = false
     UNIQUE (procedure_code, valid_from)
 );
 
@@ -98,7 +99,8 @@ CREATE TABLE IF NOT EXISTS core.fact_dossier (
     return_method       SMALLINT,             -- HinhThucTra 0 counter, 1 postal
     has_digitized       BOOLEAN,              -- HoSoCoThanhPhanSoHoa
     updated_at          TIMESTAMP NOT NULL,   -- NgayCapNhat of the state held
-    run_id              VARCHAR NOT NULL
+    run_id              VARCHAR NOT NULL,
+    result_digitized    BOOLEAN               -- KetQuaSoHoa (v1.1); empty = false
 );
 
 -- One row per payment transaction, its latest valid state.
@@ -118,4 +120,28 @@ CREATE TABLE IF NOT EXISTS core.fact_payment (
     transacted_date_key  INTEGER NOT NULL,
     updated_at           TIMESTAMP NOT NULL,
     run_id               VARCHAR NOT NULL
+);
+
+-- Source contract v1.1 columns reach a warehouse created before them (CREATE … IF NOT EXISTS
+-- leaves an existing table as it was). Rows loaded before hold NULL, read as false.
+ALTER TABLE core.dim_procedure ADD COLUMN IF NOT EXISTS is_internal BOOLEAN;
+ALTER TABLE core.fact_dossier ADD COLUMN IF NOT EXISTS result_digitized BOOLEAN;
+
+-- Paper-free pilot registrations (operations.md TTHC_PILOT_FILE), with their history: one row per
+-- distinct readable registration per span of days on which the file held it. A run that reads
+-- the file closes the rows it no longer holds (registered_to) and opens the new ones; the KPIs
+-- read the current rows (registered_to IS NULL). Codes need not be in the reference lists.
+CREATE SEQUENCE IF NOT EXISTS core.seq_pilot_sk START 1;
+CREATE TABLE IF NOT EXISTS core.dim_pilot_registration (
+    pilot_sk         BIGINT PRIMARY KEY DEFAULT nextval('core.seq_pilot_sk'),
+    agency_code      VARCHAR NOT NULL,        -- MaDonVi
+    procedure_code   VARCHAR NOT NULL,        -- MaTTHC
+    start_date       DATE NOT NULL,           -- TuNgay
+    end_date         DATE,                    -- DenNgay, inclusive; null = still running
+    weekdays         SMALLINT[],              -- Thu as ISO days (1 Monday … 7 Sunday); null = every day
+    line_number      INTEGER NOT NULL,        -- its first line in the file that registered it
+    row_text         VARCHAR NOT NULL,        -- that line as written
+    registered_from  DATE NOT NULL,           -- local day of the first run whose file held it
+    registered_to    DATE,                    -- local day of the first run whose file no longer did
+    run_id           VARCHAR NOT NULL         -- the run that opened it
 );

@@ -1,7 +1,7 @@
 -- Audit (operations.md): counts that balance, quarantined records, validation results.
 CREATE TABLE IF NOT EXISTS audit.run_counts (
     run_id        VARCHAR NOT NULL,
-    entity        VARCHAR NOT NULL,           -- dossier | payment | agency | procedure
+    entity        VARCHAR NOT NULL,           -- dossier | payment | agency | procedure | pilot
     window_start  TIMESTAMP NOT NULL,         -- local time
     window_end    TIMESTAMP NOT NULL,
     extracted     BIGINT NOT NULL,

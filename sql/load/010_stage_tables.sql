@@ -9,7 +9,7 @@ CREATE OR REPLACE TEMP TABLE load_dossier (
     channel_code SMALLINT, remote_submission BOOLEAN, applicant_type VARCHAR, applicant_key VARCHAR,
     submitted_at TIMESTAMP, received_at TIMESTAMP, due_at TIMESTAMP, finished_at TIMESTAMP,
     returned_at TIMESTAMP, updated_at TIMESTAMP,
-    status SMALLINT, return_method SMALLINT, has_digitized BOOLEAN,
+    status SMALLINT, return_method SMALLINT, has_digitized BOOLEAN, result_digitized BOOLEAN,
     record_key VARCHAR, window_start TIMESTAMP, is_valid BOOLEAN, reasons VARCHAR,
     superseded BOOLEAN, record VARCHAR, record_hash VARCHAR
 );
@@ -32,7 +32,15 @@ CREATE OR REPLACE TEMP TABLE load_agency (
 CREATE OR REPLACE TEMP TABLE load_procedure (
     procedure_code VARCHAR, valid_from DATE, valid_to DATE, procedure_name VARCHAR,
     sector_code VARCHAR, sector_name VARCHAR, agency_levels VARCHAR[], service_level VARCHAR,
-    has_fee BOOLEAN, online_payment BOOLEAN, legal_days INTEGER,
+    has_fee BOOLEAN, online_payment BOOLEAN, legal_days INTEGER, is_internal BOOLEAN,
+    record_key VARCHAR, window_start TIMESTAMP, is_valid BOOLEAN, reasons VARCHAR,
+    superseded BOOLEAN, record VARCHAR, record_hash VARCHAR
+);
+
+-- pilot.parquet: one row per record of the pilot registration file (etl/pilot.py).
+CREATE OR REPLACE TEMP TABLE load_pilot (
+    line_number INTEGER, agency_code VARCHAR, procedure_code VARCHAR, start_date DATE,
+    end_date DATE, weekdays SMALLINT[], row_text VARCHAR,
     record_key VARCHAR, window_start TIMESTAMP, is_valid BOOLEAN, reasons VARCHAR,
     superseded BOOLEAN, record VARCHAR, record_hash VARCHAR
 );

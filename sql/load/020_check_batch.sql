@@ -11,7 +11,10 @@ SELECT 'agency', record_key, window_start, is_valid, reasons, superseded, record
 FROM load_agency
 UNION ALL
 SELECT 'procedure', record_key, window_start, is_valid, reasons, superseded, record, record_hash
-FROM load_procedure;
+FROM load_procedure
+UNION ALL
+SELECT 'pilot', record_key, window_start, is_valid, reasons, superseded, record, record_hash
+FROM load_pilot;
 
 -- Per window: loaded = valid and latest in the batch; quarantined = invalid; duplicates = copies
 -- collapsed by the landing (manifest) plus valid states superseded by a later one in the batch.
@@ -90,6 +93,12 @@ INSERT INTO load_problem
 SELECT format('{} valid procedure row(s) lack procedure_code or valid_from', count(*))
 FROM load_procedure
 WHERE is_valid AND NOT superseded AND (procedure_code IS NULL OR valid_from IS NULL)
+HAVING count(*) > 0;
+
+INSERT INTO load_problem
+SELECT format('{} valid pilot row(s) lack agency_code, procedure_code or start_date', count(*))
+FROM load_pilot
+WHERE is_valid AND (agency_code IS NULL OR procedure_code IS NULL OR start_date IS NULL)
 HAVING count(*) > 0;
 
 -- "superseded" must leave exactly one latest state per key.

@@ -32,7 +32,7 @@ FROM (SELECT * FROM load_agency_changed WHERE agency_sk IS NULL ORDER BY agency_
 -- its procedure_sk; later versions are new rows.
 CREATE OR REPLACE TEMP TABLE load_procedure_ref AS
 SELECT procedure_code, valid_from, valid_to, procedure_name, sector_code, sector_name,
-       agency_levels, service_level, has_fee, online_payment, legal_days
+       agency_levels, service_level, has_fee, online_payment, legal_days, is_internal
 FROM load_procedure
 WHERE is_valid AND NOT superseded;
 
@@ -54,23 +54,23 @@ LEFT JOIN load_procedure_completion AS c
 WHERE c.procedure_sk IS NOT NULL
    OR d.procedure_sk IS NULL
    OR (r.valid_to, r.procedure_name, r.sector_code, r.sector_name, r.agency_levels,
-       r.service_level, r.has_fee, r.online_payment, r.legal_days)
+       r.service_level, r.has_fee, r.online_payment, r.legal_days, r.is_internal)
       IS DISTINCT FROM
       (d.valid_to, d.procedure_name, d.sector_code, d.sector_name, d.agency_levels,
-       d.service_level, d.has_fee, d.online_payment, d.legal_days);
+       d.service_level, d.has_fee, d.online_payment, d.legal_days, d.is_internal);
 
 UPDATE core.dim_procedure AS d
 SET valid_from = c.valid_from, valid_to = c.valid_to, procedure_name = c.procedure_name,
     sector_code = c.sector_code, sector_name = c.sector_name, agency_levels = c.agency_levels,
     service_level = c.service_level, has_fee = c.has_fee, online_payment = c.online_payment,
-    legal_days = c.legal_days, is_inferred = FALSE
+    legal_days = c.legal_days, is_internal = c.is_internal, is_inferred = FALSE
 FROM load_procedure_changed AS c
 WHERE d.procedure_sk = c.procedure_sk;
 
 INSERT INTO core.dim_procedure BY NAME
 SELECT nextval('core.seq_procedure_sk') AS procedure_sk, procedure_code, valid_from, valid_to,
        procedure_name, sector_code, sector_name, agency_levels, service_level, has_fee,
-       online_payment, legal_days, FALSE AS is_inferred
+       online_payment, legal_days, is_internal, FALSE AS is_inferred
 FROM (SELECT * FROM load_procedure_changed WHERE procedure_sk IS NULL
       ORDER BY procedure_code, valid_from);
 

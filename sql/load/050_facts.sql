@@ -13,7 +13,8 @@
 CREATE OR REPLACE TEMP TABLE load_dossier_applied AS
 SELECT s.dossier_id, s.procedure_code, s.agency_code, s.channel_code, s.remote_submission,
        s.applicant_type, s.applicant_key, s.submitted_at, s.received_at, s.due_at,
-       s.finished_at, s.returned_at, s.status, s.return_method, s.has_digitized, s.updated_at,
+       s.finished_at, s.returned_at, s.status, s.return_method, s.has_digitized,
+       s.result_digitized, s.updated_at,
        f.received_at AS old_received_at, f.finished_at AS old_finished_at,
        f.returned_at AS old_returned_at, f.dossier_id IS NOT NULL AS replaces_stored
 FROM load_dossier AS s

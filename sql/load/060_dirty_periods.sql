@@ -26,6 +26,15 @@ touched(ts) AS (
     UNION ALL
     SELECT transacted_at FROM core.fact_payment
     WHERE (SELECT changed FROM dimension_changed)
+    -- A pilot registration opened or closed moves PILOT_PAPER_FREE_RATE in every month of its
+    -- span (an open one: up to the latest dossier received).
+    UNION ALL
+    SELECT unnest(generate_series(
+        date_trunc('month', start_date),
+        date_trunc('month', coalesce(end_date, greatest(
+            start_date, (SELECT max(received_at) FROM core.fact_dossier)::DATE))),
+        INTERVAL 1 MONTH))
+    FROM load_pilot_match
 )
 SELECT DISTINCT CAST(ts AS DATE) AS day FROM touched WHERE ts IS NOT NULL;
 

@@ -27,7 +27,12 @@ CREATE TABLE IF NOT EXISTS intermediate.kpi_month_term (
     returned          BIGINT NOT NULL,   -- status 10 with NgayTra in the month
     postal_returned   BIGINT NOT NULL,   -- of those, HinhThucTra 1
     successful        BIGINT NOT NULL,   -- payments successful in the month
-    online_payments   BIGINT NOT NULL    -- of those, truc-tuyen
+    online_payments   BIGINT NOT NULL,   -- of those, truc-tuyen
+    internal_received BIGINT NOT NULL,   -- received, version with NoiBo, offered online
+    internal_online   BIGINT NOT NULL,   -- of those, KenhThucHien 2
+    pilot_received    BIGINT NOT NULL,   -- received on a pilot day of a current registration
+    pilot_online      BIGINT NOT NULL,   -- of those, KenhThucHien 2
+    digitized_returned BIGINT NOT NULL   -- returned (as `returned`) with KetQuaSoHoa 1
 );
 
 -- The dossiers (MaHoSo) with a successful online payment, per month of the payment's local
@@ -106,6 +111,49 @@ received AS (
       AND received_at < getvariable('kpi_fact_end')
     GROUP BY ALL
 ),
+-- INTERNAL_ONLINE_RATE: received dossiers whose procedure version (valid on the local
+-- NgayTiepNhan date, not inferred) has NoiBo and MucDoDVC TOAN_TRINH or MOT_PHAN. A dossier
+-- without a version is left out (as for DOSSIER_ONLINE_PAYMENT_RATE).
+internal AS (
+    SELECT
+        date_trunc('month', f.received_at)::DATE AS month_start,
+        f.agency_code,
+        count(*) AS internal_received,
+        count(*) FILTER (WHERE f.channel_code = 2) AS internal_online
+    FROM core.fact_dossier AS f
+    JOIN core.dim_procedure AS v
+        ON v.procedure_code = f.procedure_code
+       AND v.valid_from <= f.received_at::DATE
+       AND (v.valid_to IS NULL OR v.valid_to >= f.received_at::DATE)
+    WHERE f.status NOT IN (1, 3)
+      AND f.received_at >= getvariable('kpi_fact_first')
+      AND f.received_at < getvariable('kpi_fact_end')
+      AND v.is_internal AND v.service_level IN ('TOAN_TRINH', 'MOT_PHAN') AND NOT v.is_inferred
+    GROUP BY ALL
+),
+-- PILOT_PAPER_FREE_RATE: received dossiers on a pilot day (operations.md): a current
+-- registration of the dossier's agency and procedure covers its local NgayTiepNhan date, within
+-- [start, end] and on one of its weekdays (none listed: every day). Registrations of one pair
+-- combine: the semi-join counts a dossier once.
+pilot AS (
+    SELECT
+        date_trunc('month', f.received_at)::DATE AS month_start,
+        f.agency_code,
+        count(*) AS pilot_received,
+        count(*) FILTER (WHERE f.channel_code = 2) AS pilot_online
+    FROM core.fact_dossier AS f
+    SEMI JOIN core.dim_pilot_registration AS r
+        ON r.agency_code = f.agency_code
+       AND r.procedure_code = f.procedure_code
+       AND r.registered_to IS NULL
+       AND f.received_at::DATE >= r.start_date
+       AND (r.end_date IS NULL OR f.received_at::DATE <= r.end_date)
+       AND (r.weekdays IS NULL OR list_contains(r.weekdays, isodow(f.received_at)::SMALLINT))
+    WHERE f.status NOT IN (1, 3)
+      AND f.received_at >= getvariable('kpi_fact_first')
+      AND f.received_at < getvariable('kpi_fact_end')
+    GROUP BY ALL
+),
 -- DOSSIER_ONLINE_PAYMENT_RATE, per month the dossier was received: dossiers whose procedure
 -- version (of its MaTTHC, valid on its local NgayTiepNhan date, not inferred) has CoPhiLePhi,
 -- and of those the ones with >= 1 successful online payment (payment.MaHoSo = the dossier) on
@@ -167,7 +215,8 @@ returned AS (
         date_trunc('month', returned_at)::DATE AS month_start,
         agency_code,
         count(*) AS returned,
-        count(*) FILTER (WHERE return_method = 1) AS postal_returned
+        count(*) FILTER (WHERE return_method = 1) AS postal_returned,
+        count(*) FILTER (WHERE result_digitized) AS digitized_returned
     FROM core.fact_dossier
     WHERE status = 10
       AND returned_at >= getvariable('kpi_fact_first')
@@ -193,7 +242,8 @@ payment AS (
 term AS (
     SELECT month_start, agency_code, coalesce(sum(COLUMNS(* EXCLUDE (month_start, agency_code))), 0)
     FROM (
-        FROM received UNION ALL BY NAME FROM fee UNION ALL BY NAME FROM finished
+        FROM received UNION ALL BY NAME FROM internal UNION ALL BY NAME FROM pilot
+        UNION ALL BY NAME FROM fee UNION ALL BY NAME FROM finished
         UNION ALL BY NAME FROM returned UNION ALL BY NAME FROM payment
     )
     GROUP BY month_start, agency_code

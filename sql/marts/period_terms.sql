@@ -22,7 +22,12 @@ SELECT
     sum(m.returned) AS returned,
     sum(m.postal_returned) AS postal_returned,
     sum(m.successful) AS successful,
-    sum(m.online_payments) AS online_payments
+    sum(m.online_payments) AS online_payments,
+    sum(m.internal_received) AS internal_received,
+    sum(m.internal_online) AS internal_online,
+    sum(m.pilot_received) AS pilot_received,
+    sum(m.pilot_online) AS pilot_online,
+    sum(m.digitized_returned) AS digitized_returned
 FROM intermediate.kpi_month_term AS m
 JOIN kpi_period_month AS p USING (month_start)
 GROUP BY GROUPING SETS ((p.period_type, p.period_start, m.agency_code), (p.period_type, p.period_start));

@@ -101,7 +101,9 @@ SELECT * FROM (VALUES
     ('FEE_PROC_ONLINE_PAYABLE_RATE', 0.60, 'QĐ UBND TP Bà Rịa 2023, Điều 1 khoản 2: 60% TTHC có nghĩa vụ tài chính được thanh toán trực tuyến'),
     ('FEE_PROC_WITH_ONLINE_TX_RATE', 0.50, 'QĐ UBND TP Bà Rịa 2023, Điều 1 khoản 2: 50% TTHC có phát sinh giao dịch thanh toán trực tuyến'),
     ('ONLINE_PAYMENT_TX_RATE',       0.30, 'QĐ UBND TP Bà Rịa 2023, Điều 1 khoản 2: tối thiểu 30% giao dịch thanh toán trực tuyến'),
-    ('DOSSIER_ONLINE_PAYMENT_RATE',  0.30, 'QĐ UBND TP Bà Rịa 2023, Điều 1 khoản 2: 30% hồ sơ có phát sinh giao dịch thanh toán trực tuyến')
+    ('DOSSIER_ONLINE_PAYMENT_RATE',  0.30, 'QĐ UBND TP Bà Rịa 2023, Điều 1 khoản 2: 30% hồ sơ có phát sinh giao dịch thanh toán trực tuyến'),
+    ('INTERNAL_ONLINE_RATE',         1.00, 'QĐ UBND TP Bà Rịa 2023, Điều 2 khoản 2: TTHC nội bộ đã cung cấp trực tuyến chỉ tiếp nhận, xử lý trực tuyến'),
+    ('PILOT_PAPER_FREE_RATE',        1.00, 'QĐ UBND TP Bà Rịa 2023, Điều 2 khoản 3: ngày không tiếp nhận hồ sơ giấy đối với TTHC đăng ký thí điểm')
 ) AS t(kpi_code, target, source);
 
 INSERT INTO mart.kpi_target BY NAME

@@ -12,7 +12,7 @@ WITH fields AS (
                '$.MaHoSo', '$.MaTTHC', '$.MaDonVi', '$.KenhThucHien', '$.NopTuXa',
                '$.LoaiDoiTuong', '$.SoGiayToChuHoSoHash', '$.NgayNopHoSo', '$.NgayTiepNhan',
                '$.NgayHenTra', '$.NgayKetThucXuLy', '$.NgayTra', '$.TrangThaiHoSo',
-               '$.HinhThucTra', '$.HoSoCoThanhPhanSoHoa', '$.NgayCapNhat']) AS f
+               '$.HinhThucTra', '$.HoSoCoThanhPhanSoHoa', '$.NgayCapNhat', '$.KetQuaSoHoa']) AS f
     FROM landed_dossier
 )
 SELECT row_id, window_start, file_path, record,
@@ -20,7 +20,7 @@ SELECT row_id, window_start, file_path, record,
        f[6] AS LoaiDoiTuong, f[7] AS SoGiayToChuHoSoHash, f[8] AS NgayNopHoSo,
        f[9] AS NgayTiepNhan, f[10] AS NgayHenTra, f[11] AS NgayKetThucXuLy, f[12] AS NgayTra,
        f[13] AS TrangThaiHoSo, f[14] AS HinhThucTra, f[15] AS HoSoCoThanhPhanSoHoa,
-       f[16] AS NgayCapNhat
+       f[16] AS NgayCapNhat, f[17] AS KetQuaSoHoa
 FROM fields;
 
 -- Trimmed, typed, then checked, each in a projection of its own: a check that named a typed
@@ -55,6 +55,7 @@ typed AS (
         stg_int_code(TrangThaiHoSo)                         AS status_code,
         stg_int_code(HinhThucTra)                           AS return_code,
         stg_flag(HoSoCoThanhPhanSoHoa)                      AS has_digitized,
+        stg_int_code(KetQuaSoHoa)                           AS result_digitized_code,
         window_start,
         record,
         row_id,
@@ -66,7 +67,8 @@ typed AS (
         stg_is_blank(NgayTra)                               AS NgayTra_blank,
         stg_is_blank(NopTuXa)                               AS NopTuXa_blank,
         stg_is_blank(HinhThucTra)                           AS HinhThucTra_blank,
-        stg_is_blank(HoSoCoThanhPhanSoHoa)                  AS HoSoCoThanhPhanSoHoa_blank
+        stg_is_blank(HoSoCoThanhPhanSoHoa)                  AS HoSoCoThanhPhanSoHoa_blank,
+        stg_is_blank(KetQuaSoHoa)                           AS KetQuaSoHoa_blank
     FROM trimmed
 )
 SELECT
@@ -75,6 +77,8 @@ SELECT
     CAST(CASE WHEN status_code BETWEEN 1 AND 10 THEN status_code END AS SMALLINT) AS status,
     CAST(CASE WHEN return_code IN (0, 1) THEN return_code END AS SMALLINT)        AS return_method,
     has_digitized,
+    -- source-api.md v1.1: "1" is a digitized result; empty or any other value reads as 0.
+    coalesce(result_digitized_code = 1, FALSE)          AS result_digitized,
     dossier_id                                          AS record_key,
     window_start,
     record,
@@ -96,7 +100,8 @@ SELECT
     updated_at IS NOT NULL                                   AS NgayCapNhat_parses,
     remote_submission IS NOT NULL OR NopTuXa_blank           AS NopTuXa_valid,
     coalesce(return_code IN (0, 1), FALSE) OR HinhThucTra_blank AS HinhThucTra_valid,
-    has_digitized IS NOT NULL OR HoSoCoThanhPhanSoHoa_blank  AS HoSoCoThanhPhanSoHoa_valid
+    has_digitized IS NOT NULL OR HoSoCoThanhPhanSoHoa_blank  AS HoSoCoThanhPhanSoHoa_valid,
+    coalesce(result_digitized_code IN (0, 1), FALSE) OR KetQuaSoHoa_blank AS KetQuaSoHoa_valid
 FROM typed;
 
 -- The narrow frame for GX: check columns are the ones named after a source field (capitalized).
