@@ -8,7 +8,8 @@ provincial TTHC export API:
 1. `extract_<entity>` — pages the API for dossiers, payments, agencies and procedures into the
    spool, personal data pseudonymized (`etl.landing.extract`). Transient source faults retry with
    exponential backoff; a permanent fault (wrong token, 4xx) fails at once.
-2. `land_<entity>` — commits each window to the landing zone (`etl.landing.land`).
+2. `land_<entity>` — commits each window to the landing zone (`etl.landing.land`);
+   `land_pilot` lands the paper-free pilot registration file `TTHC_PILOT_FILE` (`etl.pilot`).
 3. `validate` — standardizes and runs the Great Expectations suites (`etl.validation.validate`);
    invalid records are quarantined, a blocking failure fails the run without retries.
 4. `load` — loads the star schema in one transaction (`etl.load.load`) and updates the Asset
@@ -86,6 +87,12 @@ def tthc_nightly():
         return orchestration.land(spool)
 
     @task(retries=0)
+    def land_pilot(data_interval_start=None) -> str:
+        from etl import orchestration
+
+        return orchestration.land_pilot(orchestration.local_day(data_interval_start))
+
+    @task(retries=0)
     def validate(manifests: list[str]) -> str:
         from etl import orchestration
 
@@ -104,7 +111,7 @@ def tthc_nightly():
         )
         for entity in ENTITIES
     ]
-    load(validate(manifests))
+    load(validate([*manifests, land_pilot()]))
 
 
 tthc_nightly()

@@ -143,6 +143,19 @@ def land(spool: str) -> str:
     return str(manifest)
 
 
+def land_pilot(day: date) -> str:
+    """Land the pilot registration file read tonight (none configured: a window without files)."""
+    from etl import pilot
+
+    settings = settings_from_airflow()
+    try:
+        manifest = pilot.land_pilot(settings, day)
+    except pilot.PilotFileError as exc:
+        _fail(f"land pilot {day}", exc, settings)
+    log.info("landed pilot %s -> %s", day, manifest)
+    return str(manifest)
+
+
 def validate(manifests: list[str]) -> str:
     """Validate the landed windows; a blocking failure is a data problem, not worth a retry."""
     from etl import validation

@@ -77,7 +77,8 @@ def test_nightly_task_graph_and_failure_policy(dagbag):
     assert tasks["validate"].retries == 0  # a data problem does not heal by retrying
     assert tasks["validate"].downstream_task_ids == {"load"}
     assert tasks["load"].pool == WAREHOUSE_POOL
-    assert {t.task_id for t in dag.roots} == {f"extract_{e}" for e in entities}
+    assert tasks["land_pilot"].downstream_task_ids == {"validate"}
+    assert {t.task_id for t in dag.roots} == {f"extract_{e}" for e in entities} | {"land_pilot"}
     # Only the warehouse writer holds the one-slot pool; extracts run in parallel.
     assert [t.task_id for t in dag.tasks if t.pool == WAREHOUSE_POOL] == ["load"]
 

@@ -40,7 +40,7 @@ SCHEMAS = {
         ("due_at", pa.timestamp("us")), ("finished_at", pa.timestamp("us")),
         ("returned_at", pa.timestamp("us")), ("updated_at", pa.timestamp("us")),
         ("status", pa.int16()), ("return_method", pa.int16()), ("has_digitized", pa.bool_()),
-        *BOOKKEEPING,
+        ("result_digitized", pa.bool_()), *BOOKKEEPING,
     ]),
     "payment": pa.schema([
         ("transaction_id", pa.string()), ("dossier_id", pa.string()),
@@ -60,7 +60,7 @@ SCHEMAS = {
         ("procedure_name", pa.string()), ("sector_code", pa.string()), ("sector_name", pa.string()),
         ("agency_levels", pa.list_(pa.string())), ("service_level", pa.string()),
         ("has_fee", pa.bool_()), ("online_payment", pa.bool_()), ("legal_days", pa.int32()),
-        *BOOKKEEPING,
+        ("is_internal", pa.bool_()), *BOOKKEEPING,
     ]),
 }
 KEY_FIELD = {"dossier": "dossier_id", "payment": "transaction_id", "agency": "agency_code",
@@ -232,7 +232,8 @@ def test_seed_calendar_and_targets(settings):
     assert targets == {"ONLINE_REMOTE_RATE": 0.5, "ONLINE_RATE": 1.0, "DIGITIZED_RATE": 0.8,
                        "DVCTT_COVERAGE": 0.8, "FEE_PROC_ONLINE_PAYABLE_RATE": 0.6,
                        "FEE_PROC_WITH_ONLINE_TX_RATE": 0.5, "ONLINE_PAYMENT_TX_RATE": 0.3,
-                       "DOSSIER_ONLINE_PAYMENT_RATE": 0.3}
+                       "DOSSIER_ONLINE_PAYMENT_RATE": 0.3, "INTERNAL_ONLINE_RATE": 1.0,
+                       "PILOT_PAPER_FREE_RATE": 1.0}
     assert query(db, "SELECT channel_code, is_online FROM core.dim_channel ORDER BY 1") == [
         (1, False), (2, True), (3, False)]
     assert query(db, "SELECT payment_method_code FROM core.dim_payment_method WHERE is_online") == [
@@ -273,9 +274,9 @@ def test_load_mixed_batch_counts_quarantine_and_facts(settings, tmp_path):
     db = settings.warehouse
 
     assert result.run_id == "run-1"
-    assert result.loaded == {"dossier": 3, "payment": 2, "agency": 2, "procedure": 2}
-    assert result.quarantined == {"dossier": 2, "payment": 1, "agency": 0, "procedure": 0}
-    assert result.duplicates == {"dossier": 3, "payment": 0, "agency": 0, "procedure": 0}
+    assert result.loaded == {"dossier": 3, "payment": 2, "agency": 2, "procedure": 2, "pilot": 0}
+    assert result.quarantined == {"dossier": 2, "payment": 1, "agency": 0, "procedure": 0, "pilot": 0}
+    assert result.duplicates == {"dossier": 3, "payment": 0, "agency": 0, "procedure": 0, "pilot": 0}
     assert result.applied == {"dossier": 3, "payment": 2}
 
     counts = query(db, "SELECT entity, window_start, window_end, extracted, loaded, quarantined, "
@@ -344,8 +345,8 @@ def test_invalid_later_state_keeps_last_valid_fact_and_is_quarantined(settings, 
                                    updated_at=ts("2023-02-03T10:00:00"))
     load.load(settings, first.write(tmp_path))
     result = load.load(settings, later.write(tmp_path))
-    assert result.quarantined == {"dossier": 1, "payment": 0, "agency": 0, "procedure": 0}
-    assert result.loaded == {"dossier": 0, "payment": 0, "agency": 0, "procedure": 0}
+    assert result.quarantined == {"dossier": 1, "payment": 0, "agency": 0, "procedure": 0, "pilot": 0}
+    assert result.loaded == {"dossier": 0, "payment": 0, "agency": 0, "procedure": 0, "pilot": 0}
     assert query(settings.warehouse, "SELECT status, updated_at, run_id FROM core.fact_dossier") == [
         (4, ts("2023-02-01T10:00:00"), "run-1")]
     assert query(settings.warehouse, "SELECT run_id, record_key, reasons FROM audit.quarantine") == [
@@ -583,6 +584,7 @@ SYNTHETIC_SQL = {
                day + INTERVAL 20 HOUR AS updated_at,
                CAST(CASE i % 4 WHEN 0 THEN 4 WHEN 3 THEN 10 ELSE 9 END AS SMALLINT) AS status,
                CAST(i % 2 AS SMALLINT) AS return_method, i % 5 > 0 AS has_digitized,
+               i % 3 = 0 AS result_digitized,
                'D' || i AS record_key, day AS window_start, i % 200 <> 7 AS is_valid,
                CASE WHEN i % 200 = 7 THEN 'TrangThaiHoSo is not an integer 1…10' END AS reasons,
                FALSE AS superseded, '{"MaHoSo": "D' || i || '"}' AS record,
@@ -617,6 +619,7 @@ SYNTHETIC_SQL = {
                ['HUYEN', 'XA'] AS agency_levels,
                ['TOAN_TRINH', 'MOT_PHAN', 'KHONG'][1 + i % 3] AS service_level,
                i % 2 = 0 AS has_fee, i % 4 = 0 AS online_payment, CAST(5 + i % 10 AS INTEGER) AS legal_days,
+               i % 10 = 0 AS is_internal,
                '1.' || i AS record_key, TIMESTAMP '{start}' AS window_start, TRUE AS is_valid,
                NULL AS reasons, FALSE AS superseded, '{"MaTTHC": "' || i || '"}' AS record,
                sha256('1.' || i) AS record_hash
