@@ -3,7 +3,8 @@
 1. An embedded Airflow: AIRFLOW_HOME=<repo>/.airflow (SQLite metadata DB, git-ignored), the DAG
    folder <repo>/dags, no example DAGs, the one-slot `tthc_warehouse` pool.
 2. The emulator of the provincial export API (`python -m etl emulator`, default options) in the
-   background; the public demo pseudonymization key (TTHC_DEMO=1).
+   background, writing its paper-free pilot registrations next to the warehouse (pilot.csv,
+   TTHC_PILOT_FILE of every child); the public demo pseudonymization key (TTHC_DEMO=1).
 3. History with `python -m etl run` over the emulator's range except its last three days, then
    those three nights through Airflow itself (`dag.test()` of tthc_nightly), then the KPI DAG —
    all in one Airflow child process, which starts Airflow's in-process execution API once.
@@ -87,6 +88,8 @@ def demo_env(api_url: str) -> dict[str, str]:
         ("TTHC_PUBLISHED", "warehouse/published/tthc.duckdb"),
     ):
         env.setdefault(name, str(REPO_ROOT / relative))
+    # The emulator writes this file for its own world: the pilot KPI needs that one.
+    env["TTHC_PILOT_FILE"] = str(Path(env["TTHC_WAREHOUSE"]).parent / "pilot.csv")
     return env
 
 
@@ -146,7 +149,8 @@ def start_emulator(steps: Steps, env: dict[str, str], port: int) -> tuple[subpro
     url = f"http://127.0.0.1:{port}"
     steps.say(f"starting the emulator on {url}")
     process = subprocess.Popen(
-        [sys.executable, "-m", "etl", "emulator", "--port", str(port)],
+        [sys.executable, "-m", "etl", "emulator", "--port", str(port),
+         "--pilot-file", env["TTHC_PILOT_FILE"]],
         env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     lines: list[str] = []

@@ -366,7 +366,8 @@ def test_dossiers_carry_every_spec_field_and_realistic_values(messy):
     dossiers = [r for r in messy["dossiers"] if not dossier_problems(r)]
     names = {"MaHoSo", "MaTTHC", "MaDonVi", "KenhThucHien", "NopTuXa", "LoaiDoiTuong", "ChuHoSo",
              "SoGiayToChuHoSo", "SoDienThoai", "NgayNopHoSo", "NgayTiepNhan", "NgayHenTra",
-             "NgayKetThucXuLy", "NgayTra", "TrangThaiHoSo", "HinhThucTra", "HoSoCoThanhPhanSoHoa", "NgayCapNhat"}
+             "NgayKetThucXuLy", "NgayTra", "TrangThaiHoSo", "HinhThucTra", "HoSoCoThanhPhanSoHoa",
+             "KetQuaSoHoa", "NgayCapNhat"}
     seen = set().union(*(r.keys() for r in dossiers))
     assert seen == names
     statuses = Counter(int_code(r["TrangThaiHoSo"]) for r in dossiers)

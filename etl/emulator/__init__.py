@@ -7,5 +7,6 @@ test fixture of the pipeline, which never imports it.
   to the source's JSON (messy spellings, invalid records, unknown references);
 - `server`: HTTP (bearer auth, paged feeds, gzip, keep-alive), transient faults and the
   `/_emulator/*` control endpoints (clock, faults, state);
+- `pilot`: the paper-free pilot registration file of its world (`--pilot-file`);
 - `cli`: `add_arguments(parser)` and `run(args) -> int`.
 """

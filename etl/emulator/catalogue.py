@@ -124,6 +124,16 @@ BASE_PROCEDURES = [
      2000000, "LE_PHI", None, 1),
     ("Đăng ký xe máy chuyên dùng lần đầu", "DB", "Đường bộ", ("TINH",), 200000, "LE_PHI", 3, 2),
 ]
+# Internal procedures (TTHC nội bộ, NoiBo), performed between state agencies; same layout.
+# Kept after BASE_PROCEDURES so the catalogue draws of the others stay as they were.
+INTERNAL_PROCEDURES = [
+    ("Thẩm định đề án vị trí việc làm và cơ cấu ngạch công chức", "TCBC", "Tổ chức - biên chế",
+     ("TINH", "HUYEN"), 0, None, 20, 4),
+    ("Xét tặng danh hiệu Lao động tiên tiến", "TDKT", "Thi đua - khen thưởng",
+     ("XA", "HUYEN", "TINH"), 0, None, 10, 6),
+    ("Thẩm định dự toán kinh phí thực hiện nhiệm vụ chi thường xuyên", "NSNN",
+     "Quản lý ngân sách nhà nước", ("TINH", "HUYEN", "XA"), 0, None, 15, 3),
+]
 VARIANT_SUFFIXES = ["", " (cấp lại)", " (cấp đổi)", " (điều chỉnh, bổ sung)", " (gia hạn)",
                     " - trường hợp bị mất, hỏng", " - trường hợp có yếu tố nước ngoài"]
 
@@ -147,6 +157,10 @@ class Agency:
     p_on_time: float
     p_postal_return: float
     p_online_payment: float
+    p_internal_online: float = 0.0  # dossiers of internal procedures received online
+    p_result_online: float = 0.0    # KetQuaSoHoa 1 among finished online dossiers
+    p_result_paper: float = 0.0     # … among finished paper and postal ones
+    exports_result: bool = True     # False: older agency software, no KetQuaSoHoa at all
 
     def valid_on(self, day: dt.date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
@@ -168,6 +182,8 @@ class Procedure:
     online_payment: bool        # version 1
     valid_from: dt.date
     upgrade_day: dt.date | None = None  # version 2 from this day: TOAN_TRINH, online payment
+    internal: bool = False      # NoiBo
+    internal_spelling: int = 0  # NoiBo of the others, as v1 exports leave it: 0 false, 1 null, 2 absent
     versions: list[dict] = field(default_factory=list)
 
 
@@ -185,6 +201,10 @@ class Catalogue:
     proc_upgrade_day: np.ndarray  # int64 day number, huge if none
     proc_online_payment_v1: np.ndarray
     proc_not_online_v1: np.ndarray  # MucDoDVC KHONG in version 1
+    proc_internal: np.ndarray  # bool: NoiBo
+    # [n_agencies, 3] float: p_internal_online, p_result_online, p_result_paper
+    agency_v11: np.ndarray
+    agency_exports_result: np.ndarray  # bool
 
 
 LEVELS = ("TINH", "HUYEN", "XA")
@@ -276,12 +296,16 @@ def build_catalogue(seed: int, preset: SizePreset, start: dt.date, end: dt.date)
 
     procedures: list[Procedure] = []
     first_day, last_day = day_number(start), day_number(end) - 1
-    for b, (name, sector, sector_name, levels, fee, fee_type, days, weight) in enumerate(BASE_PROCEDURES):
+    for b, (name, sector, sector_name, levels, fee, fee_type, days, weight) in enumerate(
+            BASE_PROCEDURES + INTERNAL_PROCEDURES):
+        internal = b >= len(BASE_PROCEDURES)
         for v in range(preset.base_procedure_variants):
             idx = len(procedures)
             fee_v = int(fee * (1 if v == 0 else rng.choice([0.5, 1, 1, 2]))) if fee else 0
             mode = rng.random()
-            service = "TOAN_TRINH" if mode < 0.45 else ("MOT_PHAN" if mode < 0.8 else "KHONG")
+            # Internal procedures are mostly offered online (so INTERNAL_ONLINE_RATE has dossiers).
+            online_share, full_share = (0.95, 0.6) if internal else (0.8, 0.45)
+            service = "TOAN_TRINH" if mode < full_share else ("MOT_PHAN" if mode < online_share else "KHONG")
             online_payment = bool(fee_v and service != "KHONG" and rng.random() < 0.6)
             upgrade = None
             if service != "TOAN_TRINH" and rng.random() < 0.4 and last_day - first_day > 40:
@@ -293,14 +317,16 @@ def build_catalogue(seed: int, preset: SizePreset, start: dt.date, end: dt.date)
                 fee_type=fee_type if fee_v else None,
                 legal_days=None if days is None else min(int(days), 20),
                 weight=weight / (1 + 2 * v), service_level=service,
-                online_payment=online_payment, valid_from=long_ago, upgrade_day=upgrade))
+                online_payment=online_payment, valid_from=long_ago, upgrade_day=upgrade,
+                internal=internal))
+    _draw_v11(seed, agencies, procedures)
 
     for p in procedures:
         base = dict(MaTTHC=p.code, TenTTHC=p.name, MaLinhVuc=p.sector_code,
                     TenLinhVuc=p.sector_name, CapThucHien=list(p.levels), MucDoDVC=p.service_level,
                     CoPhiLePhi=bool(p.fee), ThanhToanTrucTuyen=p.online_payment,
-                    ThoiHanGiaiQuyet=p.legal_days, HieuLucTu=p.valid_from.isoformat(),
-                    HieuLucDen=None)
+                    ThoiHanGiaiQuyet=p.legal_days, NoiBo=p.internal,
+                    HieuLucTu=p.valid_from.isoformat(), HieuLucDen=None)
         if p.upgrade_day is None:
             p.versions = [base]
         else:
@@ -332,7 +358,29 @@ def build_catalogue(seed: int, preset: SizePreset, start: dt.date, end: dt.date)
                                    for p in procedures], dtype=np.int64),
         proc_online_payment_v1=np.array([p.online_payment for p in procedures], dtype=bool),
         proc_not_online_v1=np.array([p.service_level == "KHONG" for p in procedures], dtype=bool),
+        proc_internal=np.array([p.internal for p in procedures], dtype=bool),
+        agency_v11=np.array([[a.p_internal_online, a.p_result_online, a.p_result_paper]
+                             for a in agencies]),
+        agency_exports_result=np.array([a.exports_result for a in agencies], dtype=bool),
     )
+
+
+def _draw_v11(seed: int, agencies: list[Agency], procedures: list[Procedure]) -> None:
+    """The v1.1 attributes (source-api.md), from their own stream: the v1 draws stay as they were."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x11A]))
+    for a in agencies:
+        a.p_internal_online = float(rng.uniform(0.75, 0.93))
+        a.p_result_online = float(rng.uniform(0.7, 0.97))
+        a.p_result_paper = float(rng.uniform(0.1, 0.5))
+    # Some agencies that exist throughout still run software without KetQuaSoHoa.
+    lasting = [a for a in agencies if a.valid_to is None and a.valid_from < REORG_DAY]
+    for k in rng.choice(len(lasting), size=max(1, round(0.12 * len(lasting))), replace=False).tolist():
+        lasting[k].exports_result = False
+    # Shares of false, null and absent among the others' NoiBo, each at least once.
+    others = [p for p in procedures if not p.internal]
+    for rank, k in enumerate(rng.permutation(len(others)).tolist()):
+        share = rank / len(others)
+        others[k].internal_spelling = 0 if share < 0.45 else 1 if share < 0.7 else 2
 
 
 def agency_record(a: Agency) -> dict:

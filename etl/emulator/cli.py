@@ -61,6 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws (0)")
     parser.add_argument("--slow-seconds", type=float, default=3.0,
                         help="delay of a 'slow' fault in seconds (3)")
+    parser.add_argument("--pilot-file", default=None, metavar="PATH",
+                        help="also write the paper-free pilot registrations of this province "
+                             "(operations.md, TTHC_PILOT_FILE) to PATH at start-up, from --seed, "
+                             "with a few unreadable rows; the served data is the same without it")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,7 +91,17 @@ def run(args: argparse.Namespace) -> int:
     options = Options(seed=args.seed, start=args.start, end=args.end, size=args.size,
                       dossiers_per_day=args.dossiers_per_day, invalid_rate=args.invalid_rate,
                       unknown_ref_rate=args.unknown_ref_rate, clean=args.clean)
-    state = EmulatorState(Generator(options), token, now,
+    generator = Generator(options)
+    if args.pilot_file:
+        from etl.emulator.pilot import write_pilot_file
+
+        try:
+            rows = write_pilot_file(generator, args.pilot_file)
+        except OSError as exc:
+            print(f"etl emulator: cannot write --pilot-file {args.pilot_file}: {exc}", file=sys.stderr)
+            return 1
+        print(f"pilot registrations: {rows} rows in {args.pilot_file}", flush=True)
+    state = EmulatorState(generator, token, now,
                           FaultConfig(rate=args.faults, kinds=kinds, seed=args.fault_seed,
                                       slow_seconds=args.slow_seconds))
     try:

@@ -52,6 +52,9 @@ PAYMENT_INVALID_KINDS = (
     "HinhThucThanhToan_invalid", "TrangThai_invalid", "ThoiGianGD_empty", "ThoiGianGD_unparseable",
 )
 N_MESS = 12
+# KetQuaSoHoa as served, by code (see result_code): "0"/"1", 0/1, absent, junk that reads as 0.
+RESULT_SPELLINGS = ("0", "1", 0, 1, ABSENT_FIELD, "2", "có")
+RESULT_JUNK_RATE = 0.003
 
 FAMILY_NAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
                 "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Đinh", "Trịnh", "Lương", "Mai"]
@@ -140,7 +143,7 @@ class Options:
 
 DOSSIER_SMALL = ("agency", "proc", "channel", "remote", "applicant_type", "return_mode",
                  "digitized", "gender", "family", "middle", "given", "invalid", "invalid_from",
-                 "unknown_ref")
+                 "unknown_ref", "result", "result_form")
 DOSSIER_BIG = ("id_number", "phone", "due")
 PAYMENT_SMALL = ("dossier", "attempt", "method", "portal", "invalid", "invalid_from", "unknown_ref")
 D_AGENCY, D_PROC, D_INVALID, D_INVALID_FROM = (
@@ -197,11 +200,13 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
     n = d["n"]
     mess = rng.random((n, N_MESS), dtype=np.float32)
     invalid, invalid_from, unknown_ref = _defects(rng, opts, t, len(DOSSIER_INVALID_KINDS), 2)
+    result, result_form = _draw_results(cat, opts, d, day)
     p = _draw_payments(rng, cat, d, t, st, day)
     m = len(p["dossier"])
     p["invalid"], p["invalid_from"], p["unknown_ref"] = _defects(
         rng, opts, p["t"], len(PAYMENT_INVALID_KINDS), 4)
-    columns = dict(d, **applicants, invalid=invalid, invalid_from=invalid_from, unknown_ref=unknown_ref)
+    columns = dict(d, **applicants, invalid=invalid, invalid_from=invalid_from, unknown_ref=unknown_ref,
+                   result=result, result_form=result_form)
     return DayData(
         day=day, n=n,
         small=_pack([columns[c] for c in DOSSIER_SMALL], np.int32, n),
@@ -237,7 +242,8 @@ def _draw_submissions(rng, cat: Catalogue, opts: Options, day: int) -> dict:
     not_online = cat.proc_not_online_v1[proc] & ~upgraded
     # Online uptake grows a little every month (the provincial digital-transformation push).
     trend = (day - day_number(dt.date(2024, 1, 1))) / 365.0 * 0.06
-    p_online = np.clip(params[:, 0] + trend, 0.02, 0.98) * np.where(not_online, 0.03, 1.0)
+    p_online = np.where(cat.proc_internal[proc], cat.agency_v11[agency, 0],
+                        np.clip(params[:, 0] + trend, 0.02, 0.98)) * np.where(not_online, 0.03, 1.0)
     channel = np.where(U[:, 0] < p_online, 2, np.where(U[:, 0] > 1 - params[:, 2], 3, 1)).astype(np.int8)
     keep = (channel == 2) | (U[:, 1] > 0.93) if not business else np.ones(n_raw, dtype=bool)
     agency, proc, channel, U, params, upgraded = (
@@ -248,6 +254,29 @@ def _draw_submissions(rng, cat: Catalogue, opts: Options, day: int) -> dict:
                 return_mode=(U[:, 19] < np.where(channel == 3, 0.7, params[:, 5])).astype(np.int8),
                 digitized=(U[:, 20] < params[:, 3]).astype(np.int8),
                 applicant_type=np.searchsorted([0.8, 0.94], U[:, 21]).astype(np.int8))
+
+
+def _draw_results(cat: Catalogue, opts: Options, d: dict, day: int) -> tuple[np.ndarray, np.ndarray]:
+    """KetQuaSoHoa: whether the result is issued digitized (0/1), and how it is served (0 as is,
+    1 absent: older agency software, 2 or 3 junk). Own stream, so the v1 draws are unchanged."""
+    rng = np.random.default_rng(np.random.SeedSequence([opts.seed, day, 0x5011]))
+    u = rng.random((d["n"], 2))
+    agency = d["agency"]
+    p = np.where(d["channel"] == 2, cat.agency_v11[agency, 1], cat.agency_v11[agency, 2])
+    result = (u[:, 0] < p).astype(np.int8)
+    if opts.clean:
+        return result, np.zeros(d["n"], np.int8)
+    junk = u[:, 1] < RESULT_JUNK_RATE
+    form = np.where(~cat.agency_exports_result[agency], 1,
+                    np.where(junk, 2 + (u[:, 1] < RESULT_JUNK_RATE / 2), 0)).astype(np.int8)
+    return result, form
+
+
+def result_code(result: int, form: int, status: int, numeric: bool) -> int:
+    """Index in RESULT_SPELLINGS of a dossier's KetQuaSoHoa: 0 until processing ends."""
+    if form:
+        return 3 + form
+    return (result if status in (9, 10) else 0) + 2 * numeric
 
 
 def _draw_lifecycles(cat: Catalogue, d: dict, day: int):
@@ -519,7 +548,7 @@ class Renderer:
     def dossier(self, dd: DayData, i: int, slot: int) -> dict:
         cat = self.cat
         (agency, proc, channel, remote, applicant_type, return_mode, digitized, gender, family,
-         middle, given, invalid, invalid_from, unknown) = dd.small[i].tolist()
+         middle, given, invalid, invalid_from, unknown, result, result_form) = dd.small[i].tolist()
         id_number, phone, due = dd.big[i].tolist()
         t = dd.t[i].tolist()
         status = int(dd.st[i, slot])
@@ -556,6 +585,8 @@ class Renderer:
             "TrangThaiHoSo": mx.int_code(status, 1, 0.3),
             "HinhThucTra": mx.int_code(return_mode, 7, 0.2),
             "HoSoCoThanhPhanSoHoa": digitized if not mx.clean and mx.u[7] > 0.9 else str(digitized),
+            "KetQuaSoHoa": RESULT_SPELLINGS[result_code(result, result_form, status,
+                                                        not mx.clean and mx.u[10] > 0.9)],
             "NgayCapNhat": mx.ts(t[slot]),
         }
         if invalid and slot >= invalid_from:
@@ -920,6 +951,7 @@ class PageRenderer:
             "TrangThaiHoSo": lambda c: _int_spelled(c // 3, c % 3),
             "HinhThucTra": lambda c: _int_spelled(c // 3, c % 3),
             "HoSoCoThanhPhanSoHoa": _number_or_digits,
+            "KetQuaSoHoa": lambda c: RESULT_SPELLINGS[c],
             "SoTien": lambda c: _amount_spelled(fees[c // 4], c % 4),
             "LoaiPhiLePhi": lambda c: _padded(FEE_TYPE[fee_type[c // 4]], c % 4),
             "HinhThucThanhToan": lambda c: _padded(PAYMENT_METHOD[c // 4], c % 4),
@@ -1018,6 +1050,8 @@ class PageRenderer:
             f["TrangThaiHoSo"](status * 3 + mx.int_code(1, 0.3)),
             f["HinhThucTra"](c["return_mode"] * 3 + mx.int_code(7, 0.2)),
             f["HoSoCoThanhPhanSoHoa"](c["digitized"] * 2 + 1 - mx.above(7, 0.9)),
+            f["KetQuaSoHoa"](np.where(c["result_form"] > 0, 3 + c["result_form"],
+                                      np.where(ended, c["result"], 0) + 2 * mx.above(10, 0.9))),
             _timestamps("NgayCapNhat", t[np.arange(k), slot], mx.slashed, b'"}'),
         ], invalid
 
@@ -1151,6 +1185,8 @@ class Generator:
                 for name in ("ThoiHanGiaiQuyet", "HieuLucDen"):
                     if rec[name] is None:
                         rec[name] = mx.empty()
+                if not p.internal and not mx.clean:
+                    rec["NoiBo"] = (False, None, ABSENT_FIELD)[p.internal_spelling]
                 out.append({k: v for k, v in rec.items() if v is not ABSENT_FIELD})
         return out
 
