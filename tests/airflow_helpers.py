@@ -55,6 +55,7 @@ def settings_env(settings) -> dict[str, str]:
         "TTHC_RAW_DIR": str(settings.raw_dir),
         "TTHC_PUBLISHED": str(settings.published),
         "TTHC_PII_KEY": settings.pii_key or "",
+        "TTHC_PILOT_FILE": str(settings.pilot_file or ""),
     }
 
 

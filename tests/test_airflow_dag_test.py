@@ -6,6 +6,7 @@ this module's own, the source given as the `tthc_api` connection.
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 import sqlite3
 import threading
 import time
@@ -22,7 +23,7 @@ from airflow_helpers import (
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 NIGHTLY_TASKS = {f"{step}_{entity}" for step in ("extract", "land") for entity in
-                 ("dossier", "payment", "agency", "procedure")} | {"validate", "load"}
+                 ("dossier", "payment", "agency", "procedure")} | {"land_pilot", "validate", "load"}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,15 @@ def table_rows(con, table: str) -> list[tuple]:
 
 def test_nightly_then_kpi_dag_load_one_day(emulator, settings_for, airflow_home, tmp_path):
     day = "2023-02-10"
-    settings = settings_for(emulator)
+    # A pilot registration for the pairs that receive dossiers that day (operations.md).
+    served = api_dossiers(emulator, day)
+    pairs = sorted({(r["MaDonVi"].strip(), r["MaTTHC"].strip()) for r in served
+                    if isinstance(r.get("MaDonVi"), str) and isinstance(r.get("MaTTHC"), str)
+                    and r["MaDonVi"].strip() and r["MaTTHC"].strip()})[:5]
+    pilot_file = tmp_path / "pilot.csv"
+    pilot_file.write_text("MaDonVi,MaTTHC,TuNgay,DenNgay,Thu\n"
+                          + "".join(f"{a},{p},1/1/2020,,\n" for a, p in pairs), encoding="utf-8")
+    settings = replace(settings_for(emulator), pilot_file=pilot_file)
     env = airflow_env(airflow_home, **settings_env(settings))
 
     nightly, kpi = run_dag_tests(env, [("tthc_nightly", logical_date_for(day)), ("tthc_kpi", None)])
@@ -72,7 +81,6 @@ def test_nightly_then_kpi_dag_load_one_day(emulator, settings_for, airflow_home,
     assert [p.name for p in (settings.raw_dir / "dossier").iterdir()] == [day]
 
     # One fact row per distinct dossier the API served for the day, except the invalid ones.
-    served = api_dossiers(emulator, day)
     distinct = {r["MaHoSo"] for r in served if (r.get("MaHoSo") or "").strip()}
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         facts = {row[0] for row in con.execute("SELECT dossier_id FROM core.fact_dossier").fetchall()}
@@ -100,6 +108,8 @@ def test_nightly_then_kpi_dag_load_one_day(emulator, settings_for, airflow_home,
         incremental = table_rows(con, "mart.kpi_value")
         kpi_stage.rebuild_all(con)
         assert incremental and incremental == table_rows(con, "mart.kpi_value")
+        assert con.execute("SELECT count(*) FROM core.dim_pilot_registration").fetchone()[0] == len(pairs)
+        assert any(row[3] == "PILOT_PAPER_FREE_RATE" for row in incremental)
     with duckdb.connect(str(settings.published), read_only=True) as con:
         assert table_rows(con, "mart.kpi_value") == incremental
 
