@@ -54,6 +54,10 @@ VIEW_FILES: tuple[str, ...] = (
     "marts/views/processing_time_working_days.sql",
     "marts/views/kpi_restated.sql",
     "marts/views/data_quality.sql",
+    "marts/views/focus_procedure.sql",
+    "marts/views/pilot_compliance.sql",
+    "marts/views/processing_time_by_procedure.sql",
+    "marts/views/kpi_gap.sql",
 )
 
 _MART_VIEW = re.compile(r"CREATE\s+OR\s+REPLACE\s+VIEW\s+mart\.(\w+)", re.IGNORECASE)
@@ -66,6 +70,11 @@ PUBLISHED_VIEWS: tuple[str, ...] = (
     "kpi_agency_score",
     "processing_time_working_days",
     "kpi_restated",
+    "focus_procedure",
+    "pilot_compliance",
+    "pilot_agency_registrations",
+    "processing_time_by_procedure",
+    "kpi_gap",
 )
 
 _TEMP_OBJECTS = (
