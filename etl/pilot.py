@@ -182,6 +182,70 @@ def read_text(path: Path) -> str:
         raise PilotFileError(f"pilot file {path} is not UTF-8 text: {exc}") from None
 
 
+# --------------------------------------------------------------------------- staging
+
+@dataclass(frozen=True)
+class LandedPilot:
+    path: Path
+    rows: int                 # the manifest's count of records
+    window_start: datetime    # naive local wall time
+    current: bool             # the batch's latest pilot window: its rows are the registrations
+
+
+# The staged pilot rows (docs/ARCHITECTURE.md "Staged batch"): the registration's columns, then
+# the staging columns every entity carries.
+STAGED_SCHEMA = (
+    ("line_number", "int32"), ("agency_code", "string"), ("procedure_code", "string"),
+    ("start_date", "date32"), ("end_date", "date32"), ("weekdays", "list<int16>"),
+    ("row_text", "string"), ("record_key", "string"), ("window_start", "timestamp[us]"),
+    ("is_valid", "bool"), ("reasons", "string"), ("superseded", "bool"), ("record", "string"),
+    ("record_hash", "string"),
+)
+
+
+def write_staged(files: list[LandedPilot], target: Path) -> tuple[int, int]:
+    """One parquet row per record of the landed files: readable rows valid (superseded unless
+    current), the others invalid with their reasons and text. Returns (records, unreadable)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows: list[dict] = []
+    for landed in files:
+        parsed = parse(read_text(landed.path))
+        if parsed.records != landed.rows:
+            raise PilotFileError(f"{parsed.records} records in {landed.path.name}, "
+                                 f"the manifest says {landed.rows}")
+        rows += [_staged_row(row, landed) for row in (*parsed.registrations, *parsed.rejected)]
+    types = {"int32": pa.int32(), "string": pa.string(), "date32": pa.date32(),
+             "list<int16>": pa.list_(pa.int16()), "timestamp[us]": pa.timestamp("us"),
+             "bool": pa.bool_()}
+    schema = pa.schema([(name, types[kind]) for name, kind in STAGED_SCHEMA])
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), target)
+    return len(rows), sum(not row["is_valid"] for row in rows)
+
+
+def _staged_row(row: Registration | Rejected, landed: LandedPilot) -> dict:
+    valid = isinstance(row, Registration)
+    # One quarantine row per line: two equal unreadable lines are two records.
+    digest = hashlib.sha256(f"{row.line_number}\n{row.text}".encode("utf-8")).hexdigest()
+    return {
+        "line_number": row.line_number,
+        "agency_code": row.agency_code if valid else None,
+        "procedure_code": row.procedure_code if valid else None,
+        "start_date": row.start_date if valid else None,
+        "end_date": row.end_date if valid else None,
+        "weekdays": list(row.weekdays) if valid and row.weekdays else None,
+        "row_text": row.text,
+        "record_key": str(row.line_number),
+        "window_start": landed.window_start,
+        "is_valid": valid,
+        "reasons": None if valid else "; ".join(row.reasons),
+        "superseded": valid and not landed.current,
+        "record": None if valid else row.text,
+        "record_hash": None if valid else digest,
+    }
+
+
 # --------------------------------------------------------------------------- landing
 
 def land_pilot(settings: Settings, day: date) -> Path:

@@ -28,7 +28,7 @@ from typing import Any, Iterable, Sequence
 
 from etl import pilot
 from etl.config import Settings
-from etl.standardize import ENTITIES, STAGING_COLUMNS, LandedFile
+from etl.standardize import ENTITIES, LandedFile
 
 log = logging.getLogger(__name__)
 
@@ -443,65 +443,16 @@ def _stage_entity(con, entity: str, windows: Sequence[LandedWindow], document: d
     return _manifest_outcomes(entity, windows, required_fields(document)) + outcomes
 
 
-# The staged pilot rows (one per record of the file; docs/ARCHITECTURE.md "Staged batch").
-PILOT_COLUMNS = (
-    "line_number", "agency_code", "procedure_code", "start_date", "end_date", "weekdays",
-    "row_text",
-)
-
-
 def _stage_pilot(windows: Sequence[LandedWindow], staging: Path) -> list[ExpectationOutcome]:
-    """Parse the landed pilot file(s) into pilot.parquet: readable rows valid, the others
-    invalid with their reasons. Only the latest window's registrations are current: an earlier
-    window's readable rows are superseded (a batch normally holds one pilot window)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    """pilot.parquet from the landed pilot file(s); one outcome counting the unreadable rows.
+    Only the latest window's registrations are current (a batch normally holds one)."""
     latest = max(w.window_start for w in windows)
-    rows: dict[str, list] = {name: [] for name in PILOT_COLUMNS + STAGING_COLUMNS}
-    total = rejected = 0
-    for window in windows:
-        for landed in window.files:
-            try:
-                parsed = pilot.parse(pilot.read_text(landed.path))
-            except pilot.PilotFileError as exc:
-                raise BlockingValidationError(f"{window.label}: {exc}") from None
-            if parsed.records != landed.rows:
-                raise BlockingValidationError(
-                    f"{window.label}: {parsed.records} records in {landed.path.name}, "
-                    f"manifest says {landed.rows}")
-            total += parsed.records
-            rejected += len(parsed.rejected)
-            for row in (*parsed.registrations, *parsed.rejected):
-                valid = isinstance(row, pilot.Registration)
-                # One quarantine row per line: two equal unreadable lines are two records.
-                digest = hashlib.sha256(f"{row.line_number}\n{row.text}".encode("utf-8")).hexdigest()
-                values = {
-                    "line_number": row.line_number,
-                    "agency_code": row.agency_code if valid else None,
-                    "procedure_code": row.procedure_code if valid else None,
-                    "start_date": row.start_date if valid else None,
-                    "end_date": row.end_date if valid else None,
-                    "weekdays": list(row.weekdays) if valid and row.weekdays else None,
-                    "row_text": row.text,
-                    "record_key": str(row.line_number),
-                    "window_start": window.window_start,
-                    "is_valid": valid,
-                    "reasons": None if valid else "; ".join(row.reasons),
-                    "superseded": valid and window.window_start < latest,
-                    "record": None if valid else row.text,
-                    "record_hash": None if valid else digest,
-                }
-                for name, value in values.items():
-                    rows[name].append(value)
-    schema = pa.schema([
-        ("line_number", pa.int32()), ("agency_code", pa.string()), ("procedure_code", pa.string()),
-        ("start_date", pa.date32()), ("end_date", pa.date32()), ("weekdays", pa.list_(pa.int16())),
-        ("row_text", pa.string()), ("record_key", pa.string()), ("window_start", pa.timestamp("us")),
-        ("is_valid", pa.bool_()), ("reasons", pa.string()), ("superseded", pa.bool_()),
-        ("record", pa.string()), ("record_hash", pa.string()),
-    ])
-    pq.write_table(pa.table(rows, schema=schema), staging / f"{pilot.ENTITY}.parquet")
+    landed = [pilot.LandedPilot(f.path, f.rows, w.window_start, w.window_start == latest)
+              for w in windows for f in w.files]
+    try:
+        total, rejected = pilot.write_staged(landed, staging / f"{pilot.ENTITY}.parquet")
+    except pilot.PilotFileError as exc:
+        raise BlockingValidationError(f"pilot: {exc}") from None
     log.info("staged pilot: %d record(s), %d unreadable", total, rejected)
     return [ExpectationOutcome(pilot.ENTITY, "pilot_row_readable", "row", "quarantine",
                                "a pilot registration row cannot be read", rejected == 0,
