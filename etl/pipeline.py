@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+from collections import deque
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -25,12 +26,11 @@ FEEDS = ("dossier", "payment")
 REFERENCES = ("agency", "procedure")
 
 
-# A long run is extracted, validated and staged in chunks of at most this many days (one staged
+# A long run is extracted, validated and staged in chunks of about this many records (one staged
 # batch each, so memory does not grow with the run's length); all chunks still load in ONE
-# warehouse transaction with the KPI rebuild. Half a month: a month's run is already two chunks,
-# pipelined like a year's, so both peak alike (a large province: 769 vs 825 MiB for 1 and 3
-# months; one-month chunks peaked 736 vs 880 MiB and ran 7 % faster).
-CHUNK_DAYS = 16
+# warehouse transaction with the KPI rebuild. Cut by records, not days, so a chunk's fixed cost
+# is paid per ~150k records at every scale (docs/decisions/0002).
+CHUNK_RECORDS = 150_000
 # DuckDB's memory cap on the warehouse while a run loads (it spills to <warehouse>.tmp beyond it)
 # and, between two chunks' loads, the cap that hands its cache back while the next chunk
 # validates. Uncapped (DuckDB's default, 80 % of RAM), 12 months of a large province held 7 GB;
@@ -42,7 +42,7 @@ WAREHOUSE_IDLE_MEMORY_LIMIT = "64MB"
 
 @dataclass
 class RunSummary:
-    run_id: str  # the first batch's; a run longer than CHUNK_DAYS has one batch per chunk
+    run_id: str  # the first batch's; a run of more than CHUNK_RECORDS has one batch per chunk
     days: int
     batch_dir: Path
     loaded: dict[str, int] = field(default_factory=dict)
@@ -64,8 +64,8 @@ class _Progress:
     def __init__(self, enabled: bool, total: int):
         self.enabled, self.total, self.done, self.started = enabled, total, 0, time.monotonic()
 
-    def step(self, label: str) -> None:
-        self.done += 1
+    def step(self, label: str, count: bool = True) -> None:
+        self.done += count
         if self.enabled:
             elapsed = time.monotonic() - self.started
             sys.stderr.write(f"\r[{self.done}/{self.total}] {label:<40} {elapsed:6.1f}s")
@@ -102,11 +102,19 @@ def land_references(settings: Settings, day: date, step: Callable[[str], None] =
         client.close()
 
 
+@dataclass(frozen=True)
+class LandedChunk:
+    manifests: list[Path]  # in day order, feeds in FEEDS order
+    days: list[date]       # the days landed: the first of those asked for
+    records: int           # records extracted (the manifests' `extracted`)
+
+
 def extract_and_land(
     settings: Settings, days: list[date], step: Callable[[str], None] = lambda _: None,
-    workers: int = EXTRACT_WORKERS,
-) -> list[Path]:
-    """Land every feed window of `days`.
+    workers: int = EXTRACT_WORKERS, records: int | None = None,
+) -> LandedChunk:
+    """Land the feed windows of `days`, in day order; with `records`, stop once the days landed
+    hold that many records (the days already under way land too).
 
     The windows are extracted by a few threads (each with its own API client); every window
     lands on its own, so the landing zone holds the same files in any order. The manifests are
@@ -131,17 +139,41 @@ def extract_and_land(
         return landing.land(settings, landing.extract(settings, entity, day, client=api))
 
     manifests: list[Path] = []
+    landed: list[date] = []
+    extracted = 0
+    # Days in flight: enough to keep every thread busy, few enough to stop near `records`.
+    ahead = max(1, workers)
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="extract")
     try:
-        futures = [[pool.submit(land_window, entity, day) for entity in FEEDS] for day in days]
-        for day, day_futures in zip(days, futures):
-            manifests.extend(future.result() for future in day_futures)
-            step(f"{day.isoformat()}")
+        pending = deque()
+        waiting = iter(days)
+        for day in waiting:
+            pending.append((day, [pool.submit(land_window, entity, day) for entity in FEEDS]))
+            if len(pending) < ahead:
+                continue
+            extracted += _land_next(pending, manifests, landed, step)
+            if records is not None and extracted >= records:
+                break
+        while pending:
+            extracted += _land_next(pending, manifests, landed, step)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         for api in clients:
             api.close()
-    return manifests
+    return LandedChunk(manifests, landed, extracted)
+
+
+def _land_next(pending: "deque", manifests: list[Path], landed: list[date],
+               step: Callable[[str], None]) -> int:
+    """Wait for the earliest day in flight; returns the records its windows extracted."""
+    from etl.landing import read_manifest
+
+    day, futures = pending.popleft()
+    paths = [future.result() for future in futures]
+    manifests.extend(paths)
+    landed.append(day)
+    step(day.isoformat())
+    return sum(int(read_manifest(path)["extracted"]) for path in paths)
 
 
 # -- extraction in a process of its own ----------------------------------------------------------
@@ -225,35 +257,41 @@ def _extraction_process():
 
 
 class _ChunkExtractor:
-    """Extracts the run's chunks one ahead of the caller, in a child process when it can."""
+    """Extracts the run's chunks of ~`records` records one ahead of the caller, in a child
+    process when the run spans more than one day (a night is extracted here)."""
 
-    def __init__(self, settings: Settings, parts: list[list[date]], step: Callable[[str], None]):
-        self.settings, self.parts, self.step = settings, parts, step
-        self.pool = _extraction_process() if len(parts) > 1 else None
-        self.next = 0
+    def __init__(self, settings: Settings, days: list[date], step: Callable[[str], None],
+                 records: int):
+        self.settings, self.remaining, self.step, self.records = settings, list(days), step, records
+        self.pool = _extraction_process() if len(days) > 1 else None
         self.future = None
         if self.pool is not None:  # the child starts and imports while the references land
             self.pool.submit(_warm_extractor)
 
-    def _submit(self, part: list[date]) -> None:
-        self.future = self.pool.submit(extract_and_land, self.settings, part,
-                                       workers=CHILD_EXTRACT_WORKERS)
+    @property
+    def done(self) -> bool:
+        return not self.remaining
+
+    def _submit(self) -> None:
+        self.future = self.pool.submit(extract_and_land, self.settings, self.remaining,
+                                       workers=CHILD_EXTRACT_WORKERS, records=self.records)
 
     def take(self) -> list[Path]:
         """Land the next chunk (already under way in the child) and start the one after it."""
-        part = self.parts[self.next]
-        self.next += 1
         if self.pool is None:
-            return extract_and_land(self.settings, part, self.step)
-        if self.future is None:  # the first chunk
-            self._submit(part)
-        manifests = self.future.result()
+            chunk = extract_and_land(self.settings, self.remaining, self.step, records=self.records)
+        else:
+            if self.future is None:  # the first chunk
+                self._submit()
+            chunk = self.future.result()
+            for day in chunk.days:
+                self.step(day.isoformat())
+        self.remaining = self.remaining[len(chunk.days):]
         self.future = None
-        if self.next < len(self.parts):  # the child pages chunk k+1 while chunk k validates here
-            self._submit(self.parts[self.next])
-        for day in part:
-            self.step(day.isoformat())
-        return manifests
+        if self.pool is not None and self.remaining:  # chunk k+1 pages while chunk k validates
+            self._submit()
+        log.info("extracted a chunk of %d day(s), %d records", len(chunk.days), chunk.records)
+        return chunk.manifests
 
     def close(self) -> None:
         if self.pool is not None:
@@ -355,20 +393,14 @@ def _map_large_blocks() -> None:
         pass
 
 
-def chunks(days: list[date], chunk_days: int = CHUNK_DAYS) -> list[list[date]]:
-    """Consecutive runs of at most `chunk_days` days."""
-    size = max(1, chunk_days)
-    return [days[i:i + size] for i in range(0, len(days), size)]
-
-
 def run(settings: Settings, start: date, end: date, progress: bool = False,
-        chunk_days: int = CHUNK_DAYS) -> RunSummary:
+        chunk_records: int = CHUNK_RECORDS) -> RunSummary:
     _map_large_blocks()
     with _lean_gc():
-        return _run(settings, start, end, progress, chunk_days)
+        return _run(settings, start, end, progress, chunk_records)
 
 
-def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days: int) -> RunSummary:
+def _run(settings: Settings, start: date, end: date, progress: bool, chunk_records: int) -> RunSummary:
     from concurrent.futures import ThreadPoolExecutor
 
     from etl import kpi, load, publish, validation, warehouse
@@ -378,8 +410,7 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days:
     days = local_days(start, end)
     if not days:
         raise ValueError(f"empty range: [{start}, {end})")
-    parts = chunks(days, chunk_days)
-    bar = _Progress(progress, total=len(days) + len(REFERENCES) + len(parts) + 1)
+    bar = _Progress(progress, total=len(days) + len(REFERENCES) + 1)
 
     from etl import source  # noqa: F401 - imported before the GX import thread starts
 
@@ -418,26 +449,26 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_days:
         return batch_dir
 
     pending = None
-    extractor = _ChunkExtractor(settings, parts, bar.step)
+    extractor = _ChunkExtractor(settings, days, bar.step, chunk_records)
     with open_transaction:  # on any failure: ROLLBACK, then close (the warehouse is as before)
         try:
-            for number in range(len(parts)):
+            while not extractor.done:
                 # The reference lists, snapshotted on the run's last day, go with the first chunk,
                 # so every chunk's facts resolve against them as one batch's would.
                 manifests: list[Path] = []
-                if number == 0:
+                if pending is None:
                     manifests += land_references(settings, days[-1], bar.step)
                     gx_import.append(_prefetch_gx())
                 manifests += extractor.take()
                 if pending is not None:
                     batch_dirs.append(pending.result())
-                    bar.step("validated and loaded")
+                    bar.step("validated and loaded", count=False)
                 for thread in gx_import:
                     thread.join()  # no two threads importing at once while validation starts its imports
                 pending = validator.submit(validate_and_load, manifests)
             extractor.close()  # idle since the last chunk: its memory goes back before the tail
             batch_dirs.append(pending.result())
-            bar.step("validated and loaded")
+            bar.step("validated and loaded", count=False)
             docs = validator.submit(gx.build_docs)
             holder[0].execute(f"SET memory_limit = '{limit}'")
             kpi_rows = kpi.rebuild_pending(holder[0])

@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from conftest import REPO_ROOT, env_for
-from etl import pipeline
+from etl import landing, pipeline
 
 NATURAL = (
     "p.procedure_code AS p_code, p.valid_from AS p_from, p.is_inferred AS p_inferred, "
@@ -85,29 +85,28 @@ def test_chunked_run_equals_one_batch(emulator_factory, settings_for, tmp_path, 
     # transaction it runs in: with a 16 MB cap, half a year of a large province failed so).
     monkeypatch.setattr(pipeline, "WAREHOUSE_IDLE_MEMORY_LIMIT", "1KB")
     try:
-        whole = pipeline.run(one, start, end, chunk_days=31)
+        whole = pipeline.run(one, start, end, chunk_records=10**9)
         whole_lines = log_file.read_text().splitlines()
-        parts = pipeline.run(chunked, start, end, chunk_days=3)
+        parts = pipeline.run(chunked, start, end, chunk_records=150)
         parts_lines = log_file.read_text().splitlines()[len(whole_lines):]
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
         handler.close()
 
-    # One chunk is extracted here; several, in one child process (logging to the same file),
-    # while this process validates and loads: it ends with the run.
+    # The chunks are extracted in one child process (logging to the same file), one ahead of
+    # this process, which validates and loads them: the child ends with the run.
     def pids(lines, what):
         return {line.split()[0] for line in lines if what in line}
 
     me = {str(os.getpid())}
-    assert pids(whole_lines, "etl.landing: extracted dossier") == me
     extractors = pids(parts_lines, "etl.landing: extracted dossier")
     assert len(extractors) == 1 and extractors != me
     assert pids(parts_lines, "etl.validation: validated") == me
     assert pids(parts_lines, "the warehouse keeps its load cap between chunks") == me
     assert _gone(int(next(iter(extractors))))
 
-    assert len(whole.run_ids) == 1 and len(parts.run_ids) == 4
+    assert len(whole.run_ids) == 1 and len(parts.run_ids) >= 2
     assert parts.loaded == whole.loaded and parts.quarantined == whole.quarantined
     assert parts.kpi_rows == whole.kpi_rows
     assert snapshot(chunked.published) == snapshot(one.published)
@@ -163,7 +162,7 @@ def test_a_failing_load_stops_the_run_and_changes_nothing(emulator_factory, sett
         assert holder.stdout.readline().strip() == "open"
         children_before = set(psutil.Process().children(recursive=True))
         with pytest.raises(duckdb.IOException, match="lock"):
-            pipeline.run(settings, date(2023, 1, 4), date(2023, 1, 14), chunk_days=3)
+            pipeline.run(settings, date(2023, 1, 4), date(2023, 1, 14), chunk_records=150)
         leftover_threads = [t.name for t in threading.enumerate() if t.name.startswith("validate")]
         assert leftover_threads == []
         # multiprocessing's resource tracker stays for the life of this (pytest) process.
@@ -178,7 +177,7 @@ def test_a_failing_load_stops_the_run_and_changes_nothing(emulator_factory, sett
 
 MMAP_PROBE = """
 import ctypes, sys
-from etl import pipeline
+from etl import landing, pipeline
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in (
@@ -206,3 +205,29 @@ def test_a_run_keeps_large_blocks_mapped(mode, mapped):
                            capture_output=True, text=True, timeout=60)
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip() == mapped
+
+
+@pytest.mark.parametrize("size, per_day", [("small", 300), ("large", 8500)])
+def test_chunks_are_cut_by_records_a_small_month_is_one_a_large_month_several(
+        emulator_factory, settings_for, size, per_day):
+    emu = emulator_factory(seed=3, start="2024-01-01", end="2024-02-01", dossiers_per_day=per_day,
+                           extra=["--size", size])
+    settings = settings_for(emu)
+    days = pipeline.local_days(date(2024, 1, 1), date(2024, 2, 1))
+    extractor = pipeline._ChunkExtractor(settings, days, lambda _: None, pipeline.CHUNK_RECORDS)
+    chunks = []
+    try:
+        while not extractor.done:
+            manifests = extractor.take()
+            chunks.append(sum(landing.read_manifest(path)["extracted"] for path in manifests))
+    finally:
+        extractor.close()
+    print(f"{size}: chunks of {chunks} records")
+    if size == "small":
+        assert len(chunks) == 1
+    else:
+        assert len(chunks) > 1
+        assert all(records >= pipeline.CHUNK_RECORDS for records in chunks[:-1])
+        # Cut near the target: a chunk overshoots by at most the days already under way.
+        assert max(chunks) < 2 * pipeline.CHUNK_RECORDS
+    assert len({path.parent for path in (settings.raw_dir / "dossier").glob("*/manifest.json")}) == 31
