@@ -127,7 +127,9 @@ def test_counts_balance_in_audit(emulator, settings_for):
         "SELECT entity, extracted, loaded, quarantined, duplicates FROM audit.run_counts"
     ).fetchall()
     con.close()
-    assert {row[0] for row in rows} == {"dossier", "payment", "agency", "procedure"}
+    assert {row[0] for row in rows} == {"dossier", "payment", "agency", "procedure", "pilot"}
+    # No TTHC_PILOT_FILE: the run read no pilot, and says so with an empty window.
+    assert [row[1:] for row in rows if row[0] == "pilot"] == [(0, 0, 0, 0)]
     for entity, extracted, loaded, quarantined, duplicates in rows:
         assert extracted == loaded + quarantined + duplicates, entity
     assert sum(row[1] for row in rows if row[0] == "dossier") > 0
