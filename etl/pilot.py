@@ -28,8 +28,8 @@ COLUMNS = ("MaDonVi", "MaTTHC", "TuNgay", "DenNgay", "Thu")
 DATA_NAME = "data-{digest}.csv"
 
 # Office spellings of a weekday (operations.md): 2…7 Monday…Saturday, CN or Chủ nhật Sunday;
-# "Thứ 4", "T4" and "4" are the same day. Keys are NFC, case-folded, inner spaces collapsed.
-_WEEKDAY = re.compile(r"(?:thứ ?|t)?([2-7])")
+# "Thứ 4", "T4" and "4" are the same day, and nothing else is. Keys are NFC, trimmed, case-folded.
+_WEEKDAY = re.compile(r"(?:thứ |t)?([2-7])")
 _SUNDAY = {"cn", "chủ nhật"}
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DMY_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
@@ -77,7 +77,7 @@ def normalized(value: str) -> str:
 
 def weekday(name: str) -> int | None:
     """One day name → ISO weekday, or None when it is not a day the contract knows."""
-    key = " ".join(normalized(name).casefold().split())
+    key = normalized(name).casefold()
     if key in _SUNDAY:
         return 7
     match = _WEEKDAY.fullmatch(key)

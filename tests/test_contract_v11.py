@@ -18,7 +18,7 @@ DDL_V1_0 = Path(__file__).resolve().parent / "fixtures" / "ddl_v1_0"
 KET_QUA = {"kq-1": ("1", True), "kq-int": (1, True), "kq-0": ("0", False), "kq-absent": (ABSENT, False),
            "kq-null": (None, False), "kq-blank": (" ", False), "kq-2": ("2", False), "kq-text": ("có", False)}
 NOI_BO = {"1.000001": (True, True), "1.000002": (False, False), "1.000003": (None, False),
-          "1.000004": (ABSENT, False), "1.000005": ("x", False), "1.000006": ("true", True)}
+          "1.000004": (ABSENT, False), "1.000005": ("x", False), "1.000006": ("true", False), "1.000007": (" ", False)}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_noi_bo_reads_as_a_flag_and_never_invalidates(batch):
         row = batch["procedure"][code]
         assert row["is_valid"] and row["is_internal"] is expected, code
     (check,) = [r for r in batch["results"] if r["column_name"] == "NoiBo_valid"]
-    assert check["unexpected_count"] == 1 and not check["blocking"]  # "x" only
+    assert check["unexpected_count"] == 2 and not check["blocking"]  # "x" and the string "true"
 
 
 def test_the_new_fields_are_not_required(batch):

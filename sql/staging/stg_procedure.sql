@@ -10,13 +10,15 @@ WITH fields AS (
            json_extract_string(record, [
                '$.MaTTHC', '$.TenTTHC', '$.MaLinhVuc', '$.TenLinhVuc', '$.CapThucHien',
                '$.MucDoDVC', '$.CoPhiLePhi', '$.ThanhToanTrucTuyen', '$.ThoiHanGiaiQuyet',
-               '$.HieuLucTu', '$.HieuLucDen', '$.NoiBo']) AS f
+               '$.HieuLucTu', '$.HieuLucDen', '$.NoiBo']) AS f,
+           json_type(record, '$.NoiBo') AS NoiBo_type
     FROM landed_procedure
 )
 SELECT row_id, window_start, file_path, record,
        f[1] AS MaTTHC, f[2] AS TenTTHC, f[3] AS MaLinhVuc, f[4] AS TenLinhVuc,
        f[5] AS CapThucHien, f[6] AS MucDoDVC, f[7] AS CoPhiLePhi, f[8] AS ThanhToanTrucTuyen,
-       f[9] AS ThoiHanGiaiQuyet, f[10] AS HieuLucTu, f[11] AS HieuLucDen, f[12] AS NoiBo
+       f[9] AS ThoiHanGiaiQuyet, f[10] AS HieuLucTu, f[11] AS HieuLucDen, f[12] AS NoiBo,
+       NoiBo_type
 FROM fields;
 
 CREATE OR REPLACE TEMP TABLE stg_procedure AS
@@ -32,8 +34,9 @@ SELECT
     stg_flag(CoPhiLePhi)             AS has_fee,
     stg_flag(ThanhToanTrucTuyen)     AS online_payment,
     stg_int_code(ThoiHanGiaiQuyet)   AS legal_days,
-    -- source-api.md v1.1: empty or any value but true reads as false (a warning, not invalid).
-    coalesce(stg_flag(NoiBo), FALSE) AS is_internal,
+    -- source-api.md v1.1: NoiBo is a JSON boolean; empty or any other value (even the string
+    -- "true") reads as false, a warning, not an invalid record.
+    coalesce(NoiBo_type = 'BOOLEAN' AND NoiBo = 'true', FALSE) AS is_internal,
     CASE WHEN NOT stg_is_blank(MaTTHC)
          THEN stg_code(MaTTHC) || '@' || coalesce(strftime(stg_iso_date(HieuLucTu), '%Y-%m-%d'),
                                                   stg_code(HieuLucTu), '')
@@ -56,7 +59,7 @@ SELECT
     coalesce(list_bool_and(list_transform(agency_levels,
                                           lambda x: x IN ('TINH', 'HUYEN', 'XA'))), TRUE)
                                                              AS CapThucHien_valid,
-    stg_flag(NoiBo) IS NOT NULL OR stg_is_blank(NoiBo)       AS NoiBo_valid
+    NoiBo_type = 'BOOLEAN' OR stg_is_blank(NoiBo)          AS NoiBo_valid
 FROM src_procedure;
 
 -- The narrow frame for GX: check columns are the ones named after a source field (capitalized).
