@@ -61,12 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         help="write the monthly or quarterly report (self-contained HTML + XLSX)",
         description="Write the report of a month (YYYY-MM) or quarter (YYYY-Qn): the city's KPIs "
-        "against their targets, 12-month trends, agencies ranked, processing time and data quality, "
+        "against their targets, 12-month trends, agencies ranked, what each agency should act on, "
+        "processing time and data quality, "
         "as one self-contained HTML file and an XLSX workbook, read from the published copy.",
     )
     report.add_argument("--period", required=True, help="YYYY-MM (month) or YYYY-Qn (quarter)")
     report.add_argument("--lang", choices=("vi", "en"), default="vi", help="language (vi)")
     report.add_argument("--out", type=Path, default=None, help="output folder (<warehouse folder>/reports)")
+    report.add_argument("--min-records", type=int, default=None, metavar="N",
+                        help="rank only agencies with at least N records counted by a KPI in the period; "
+                        "list the others apart (TTHC_REPORT_MIN_RECORDS, else 20)")
     return parser
 
 
@@ -122,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             from etl import report
 
-            files = report.write_report(settings, report.parse_period(args.period), args.lang, args.out)
+            files = report.write_report(settings, report.parse_period(args.period), args.lang, args.out,
+                                        min_records=args.min_records)
             print(files.html)
             print(files.xlsx)
             return 0

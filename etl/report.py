@@ -4,7 +4,8 @@ Each month and quarter the city reports its figures to the province and ranks it
 them (Art. 3 of the city decision in ../shared/reference). This module turns the marts into that
 report: ONE self-contained HTML file (inline CSS, charts as inline data-URI SVG drawn by
 matplotlib, no script, no font or anything else fetched) that prints on A4, and an XLSX workbook
-holding the same tables as numbers.
+holding the same tables as numbers (etl/report_xlsx.py). Agencies are ranked only with enough
+records (`min_records`); the section "Việc cần làm" (etl/report_act.py) tells each what to act on.
 
 It only reads: the published copy (settings.published) when present, else the warehouse, both
 opened read-only. The audit tables may be absent from a published copy; the data-quality figures
@@ -26,29 +27,23 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from etl import report_act
 from etl.config import Settings
+from etl.kpi import KPI_FILES
 from etl.warehouse import read_sql
 
-# kpis.md order: the report lists the city's thirteen KPIs this way.
-KPI_CODES: tuple[str, ...] = (
-    "ONLINE_REMOTE_RATE",
-    "ONLINE_RATE",
-    "POSTAL_RECEIPT_RATE",
-    "DIGITIZED_RATE",
-    "DVCTT_COVERAGE",
-    "FEE_PROC_ONLINE_PAYABLE_RATE",
-    "FEE_PROC_WITH_ONLINE_TX_RATE",
-    "ONLINE_PAYMENT_TX_RATE",
-    "DOSSIER_ONLINE_PAYMENT_RATE",
-    "ON_TIME_RATE",
-    "POSTAL_RETURN_RATE",
-    "AVG_DAYS_ONLINE",
-    "AVG_DAYS_OFFLINE",
-)
+# kpis.md's order, written once (etl.kpi.KPI_FILES): the report lists the city's KPIs this way.
+KPI_CODES: tuple[str, ...] = tuple(KPI_FILES)
 DAY_KPIS = frozenset({"AVG_DAYS_ONLINE", "AVG_DAYS_OFFLINE"})
 RATE_KPIS = tuple(code for code in KPI_CODES if code not in DAY_KPIS)
 LANGS = ("vi", "en")
 TREND_MONTHS = 12
+# Their denominator is the agency's whole catalogue, not a sample of the period's records: every
+# agency of the list is ranked by them, whatever its size (kpis.md "catalogue at end of P").
+CATALOGUE_KPIS: tuple[str, ...] = ("DVCTT_COVERAGE", "FEE_PROC_ONLINE_PAYABLE_RATE", "FEE_PROC_WITH_ONLINE_TX_RATE")
+# Fewer records than this and a rate is luck (1 dossier, 100 %): the agency is listed, not ranked.
+DEFAULT_MIN_RECORDS = 20
+MIN_RECORDS_ENV = "TTHC_REPORT_MIN_RECORDS"
 
 # Vietnamese labels in the wording of the city decision (Điều 1, Điều 2) where it names the
 # figure; (long label for tables, short label for charts).
@@ -115,6 +110,20 @@ KPI_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "vi": ("Thời gian xử lý bình quân hồ sơ trực tiếp (ngày)", "Xử lý hồ sơ trực tiếp"),
         "en": ("Average processing time, in-person and postal dossiers (days)", "In-person processing"),
     },
+    "INTERNAL_ONLINE_RATE": {
+        "vi": ("Tỷ lệ hồ sơ TTHC nội bộ giữa các cơ quan nhà nước (đã cung cấp DVCTT toàn trình, một phần) "
+               "được tiếp nhận trực tuyến", "TTHC nội bộ tiếp nhận trực tuyến"),
+        "en": ("Internal procedures offered online: dossiers received online", "Internal dossiers online"),
+    },
+    "PILOT_PAPER_FREE_RATE": {
+        "vi": ("Tỷ lệ hồ sơ tiếp nhận trực tuyến trong ngày thí điểm không tiếp nhận hồ sơ bản giấy",
+               "Ngày thí điểm không giấy"),
+        "en": ("Dossiers received online on the paper-free pilot days", "Paper-free pilot days"),
+    },
+    "DIGITIZED_RESULT_RATE": {
+        "vi": ("Tỷ lệ kết quả giải quyết TTHC được số hóa", "Kết quả được số hóa"),
+        "en": ("Results of returned dossiers digitized", "Digitized results"),
+    },
 }
 
 # Every other word of the report, per language.
@@ -146,7 +155,12 @@ TEXT: dict[str, dict[str, str]] = {
         "trend": "2. Diễn biến 12 tháng gần nhất",
         "trend_note": "Đường liền: kết quả toàn thành phố theo tháng; đường đứt: mục tiêu.",
         "ranking": "3. Xếp hạng cơ quan, đơn vị theo từng chỉ tiêu",
-        "ranking_note": "Dòng tô đỏ: cơ quan, đơn vị không đạt mục tiêu của chỉ tiêu.",
+        "ranking_note": "Dòng tô đỏ: cơ quan, đơn vị không đạt mục tiêu của chỉ tiêu. Chỉ xếp hạng cơ quan, "
+                        "đơn vị trong danh mục có từ {n} hồ sơ (giao dịch) trở lên được tính vào chỉ tiêu "
+                        "trong kỳ (chỉ tiêu về danh mục TTHC: mọi cơ quan, đơn vị); các đơn vị khác và các "
+                        "mã không có trong danh mục được liệt kê riêng, không xếp hạng.",
+        "few_records": "Chưa xếp hạng: dưới {n} hồ sơ (giao dịch) trong kỳ",
+        "unknown_codes": "Mã đơn vị không có trong danh mục (không xếp hạng)",
         "score": "Tổng hợp: số chỉ tiêu đạt của từng cơ quan, đơn vị",
         "rank": "Hạng",
         "agency": "Cơ quan, đơn vị",
@@ -158,7 +172,7 @@ TEXT: dict[str, dict[str, str]] = {
         "mean_gap": "Chênh lệch bình quân",
         "no_agency": "Không có cơ quan, đơn vị nào có số liệu cho chỉ tiêu này trong kỳ.",
         "missed_count": "{n}/{m} cơ quan, đơn vị không đạt",
-        "time": "4. Thời gian xử lý hồ sơ trực tuyến so với xử lý hồ sơ trực tiếp",
+        "time": "5. Thời gian xử lý hồ sơ trực tuyến so với xử lý hồ sơ trực tiếp",
         "time_note": "Ngày lịch: từ tiếp nhận đến kết thúc xử lý. Ngày làm việc: không tính thứ Bảy, "
                      "Chủ nhật và ngày lễ, Tết.",
         "channel": "Hình thức",
@@ -171,7 +185,7 @@ TEXT: dict[str, dict[str, str]] = {
         "difference": "Chênh lệch (ngày)",
         "days": "ngày",
         "no_working_days": "Không có số liệu ngày làm việc trong kho dữ liệu.",
-        "dq": "5. Chất lượng dữ liệu của kỳ",
+        "dq": "6. Chất lượng dữ liệu của kỳ",
         "dq_note": "Bản ghi bị cách ly không được tính vào chỉ tiêu; lý do theo kiểm tra dữ liệu.",
         "entity": "Loại dữ liệu",
         "extracted": "Đã trích xuất",
@@ -185,14 +199,15 @@ TEXT: dict[str, dict[str, str]] = {
         "dq_from_warehouse": "Bảng kiểm soát đọc từ kho dữ liệu (không có trong bản công bố).",
         "findings": "Hồ sơ bị loại khỏi một chỉ tiêu",
         "finding.dossier_without_procedure_version":
-            "Hồ sơ không có phiên bản TTHC hiệu lực tại ngày tiếp nhận (loại khỏi tỷ lệ hồ sơ có thanh toán trực tuyến)",
+            "Hồ sơ không có phiên bản TTHC hiệu lực tại ngày tiếp nhận (loại khỏi tỷ lệ hồ sơ có thanh toán "
+            "trực tuyến và tỷ lệ hồ sơ TTHC nội bộ tiếp nhận trực tuyến)",
         "finding.finished_without_received":
             "Hồ sơ đã xử lý xong nhưng thiếu ngày tiếp nhận (loại khỏi thời gian xử lý)",
         "entity.dossier": "Hồ sơ",
         "entity.payment": "Giao dịch thanh toán",
         "entity.agency": "Danh mục đơn vị",
         "entity.procedure": "Danh mục TTHC",
-        "meta": "6. Nguồn và độ mới của số liệu",
+        "meta": "7. Nguồn và độ mới của số liệu",
         "period": "Kỳ báo cáo",
         "freshness": "Cập nhật mới nhất đã nạp (NgayCapNhat)",
         "source": "Nguồn",
@@ -211,6 +226,10 @@ TEXT: dict[str, dict[str, str]] = {
         "sheet.time": "Thời gian xử lý",
         "sheet.dq": "Chất lượng dữ liệu",
         "sheet.meta": "Thông tin",
+        "group": "Nhóm",
+        "gap_short": "Chênh lệch",
+        "basis_short": "Tử số / mẫu số",
+        "min_records": "Số hồ sơ tối thiểu để xếp hạng",
         "month_col": "Tháng",
         "numerator": "Tử số",
         "denominator": "Mẫu số",
@@ -245,7 +264,12 @@ TEXT: dict[str, dict[str, str]] = {
         "trend": "2. The last 12 months",
         "trend_note": "Solid line: city-wide monthly value; dashed line: target.",
         "ranking": "3. Agencies ranked by each target KPI",
-        "ranking_note": "Rows in red: agencies missing the KPI's target.",
+        "ranking_note": "Rows in red: agencies missing the KPI's target. Ranked: the agencies of the agency "
+                        "list with at least {n} dossiers (payments) counted by the KPI in the period (for the "
+                        "procedure-catalogue KPIs, every agency); the others, and codes not in the agency "
+                        "list, are listed apart, unranked.",
+        "few_records": "Not ranked: fewer than {n} dossiers (payments) in the period",
+        "unknown_codes": "Codes not in the agency list (not ranked)",
         "score": "Summary: targets met by each agency",
         "rank": "Rank",
         "agency": "Agency",
@@ -257,7 +281,7 @@ TEXT: dict[str, dict[str, str]] = {
         "mean_gap": "Mean gap",
         "no_agency": "No agency has figures for this KPI in the period.",
         "missed_count": "{n} of {m} agencies missed it",
-        "time": "4. Processing time: online vs in person",
+        "time": "5. Processing time: online vs in person",
         "time_note": "Calendar days: from reception to end of processing. Working days exclude "
                      "weekends and public holidays (Tết included).",
         "channel": "Channel",
@@ -270,7 +294,7 @@ TEXT: dict[str, dict[str, str]] = {
         "difference": "Difference (days)",
         "days": "days",
         "no_working_days": "No working-day figures in the warehouse.",
-        "dq": "5. Data quality of the period",
+        "dq": "6. Data quality of the period",
         "dq_note": "Quarantined records are left out of every KPI; reasons as found by validation.",
         "entity": "Entity",
         "extracted": "Extracted",
@@ -284,14 +308,15 @@ TEXT: dict[str, dict[str, str]] = {
         "dq_from_warehouse": "Audit tables read from the warehouse (absent from the published copy).",
         "findings": "Dossiers left out of one KPI",
         "finding.dossier_without_procedure_version":
-            "Dossiers whose procedure has no version valid on the received date (left out of dossiers paid online)",
+            "Dossiers whose procedure has no version valid on the received date (left out of dossiers paid "
+            "online and of internal dossiers online)",
         "finding.finished_without_received":
             "Finished dossiers without a received date (left out of processing time)",
         "entity.dossier": "Dossiers",
         "entity.payment": "Payments",
         "entity.agency": "Agency list",
         "entity.procedure": "Procedure list",
-        "meta": "6. Source and freshness",
+        "meta": "7. Source and freshness",
         "period": "Period",
         "freshness": "Latest update loaded (NgayCapNhat)",
         "source": "Source",
@@ -310,6 +335,10 @@ TEXT: dict[str, dict[str, str]] = {
         "sheet.time": "Processing time",
         "sheet.dq": "Data quality",
         "sheet.meta": "About",
+        "group": "Group",
+        "gap_short": "Gap",
+        "basis_short": "Num. / den.",
+        "min_records": "Minimum records to be ranked",
         "month_col": "Month",
         "numerator": "Numerator",
         "denominator": "Denominator",
@@ -319,6 +348,10 @@ TEXT: dict[str, dict[str, str]] = {
         "detail": "Detail",
     },
 }
+
+# The act section's words live beside its data (etl/report_act.py); the template reads one dict.
+for _lang, _words in report_act.TEXT.items():
+    TEXT[_lang].update(_words)
 
 MONTH_NAMES_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
                   "September", "October", "November", "December")
@@ -406,6 +439,8 @@ class ReportData:
     working_days: list[dict[str, Any]] | None
     freshness: datetime | None
     audit_origin: str | None  # "published" | "warehouse" | None (unavailable)
+    min_records: int = DEFAULT_MIN_RECORDS
+    act: report_act.ActSection = field(default_factory=lambda: report_act.ActSection(False, []))
     run_counts: list[dict[str, Any]] = field(default_factory=list)
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
@@ -478,7 +513,8 @@ def _audit_connection(con, settings: Settings, from_published: bool) -> Iterator
         audit_con.close()
 
 
-def collect(con, settings: Settings, period: Period, source_path: Path, from_published: bool) -> ReportData:
+def collect(con, settings: Settings, period: Period, source_path: Path, from_published: bool,
+            min_records: int = DEFAULT_MIN_RECORDS) -> ReportData:
     """Everything the report shows, read from an open (read-only) warehouse connection."""
     trend_end = period.end
     trend_first = add_months(trend_end, -TREND_MONTHS)
@@ -489,6 +525,8 @@ def collect(con, settings: Settings, period: Period, source_path: Path, from_pub
         "previous_start": period.previous().start,
         "trend_first": trend_first,
         "trend_end": trend_end,
+        "min_records": min_records,
+        "census_kpis": list(CATALOGUE_KPIS),
     }
     city = {row["kpi_code"]: row for row in _rows(con, "city_kpis.sql", params)}
     if not city:
@@ -523,6 +561,8 @@ def collect(con, settings: Settings, period: Period, source_path: Path, from_pub
         freshness=_rows(con, "freshness.sql")[0]["latest_update"],
         audit_origin=None,
         findings=findings,
+        min_records=min_records,
+        act=report_act.collect(con, _rows, _has_relation, params, KPI_CODES),
     )
     with _audit_connection(con, settings, from_published) as (audit_con, origin):
         data.audit_origin = origin
@@ -570,6 +610,12 @@ def fmt_basis(kpi_code: str, numerator: float | None, denominator: int | None, l
         return ""
     decimals = 1 if kpi_code in DAY_KPIS else 0
     return f"{fmt_number(numerator, lang, decimals)} / {fmt_number(denominator, lang)}"
+
+
+def fmt_target(value: float, lang: str) -> str:
+    """A target as the decision writes it: 50 %, not 50,0%."""
+    percent = round(value * 100, 1)
+    return f"{fmt_number(percent, lang, 0 if percent.is_integer() else 1)} %"
 
 
 def fmt_date(day: date, lang: str) -> str:
@@ -741,7 +787,7 @@ def _template_env():
     )
     env.globals.update(
         fmt_kpi=fmt_kpi, fmt_gap=fmt_gap, fmt_basis=fmt_basis, fmt_number=fmt_number,
-        fmt_date=fmt_date, fmt_timestamp=fmt_timestamp, kpi_label=kpi_label,
+        fmt_date=fmt_date, fmt_timestamp=fmt_timestamp, kpi_label=kpi_label, fmt_target=fmt_target,
     )
     return env
 
@@ -780,6 +826,11 @@ def render_html(data: ReportData, charts: dict[str, str], lang: str) -> str:
         rate_kpis=RATE_KPIS,
         ranked_kpis=targeted_kpis(data),
         ranking=data.ranking,
+        min_records=data.min_records,
+        act=data.act,
+        ids_shown=report_act.IDS_SHOWN,
+        group_heading=lambda group: _group_label(group, data, lang),
+        gap_sentence=lambda row: report_act.gap_sentence(row, period.kind, lang, fmt_target, fmt_number),
         score=data.score,
         time_agency=data.time_agency,
         working_days=data.working_days,
@@ -807,7 +858,7 @@ def _local_tz():
     return ZoneInfo(LOCAL_TZ)
 
 
-# --------------------------------------------------------------------------- XLSX
+# --------------------------------------------------------------------------- row labels (HTML and XLSX)
 
 
 def _agency_name(row: dict[str, Any], text: dict[str, str]) -> str | None:
@@ -815,131 +866,12 @@ def _agency_name(row: dict[str, Any], text: dict[str, str]) -> str | None:
     return row.get("agency_name") or (text["unknown_agency"] if row.get("is_inferred") else None)
 
 
-def write_xlsx(data: ReportData, lang: str, path: Path) -> None:
-    """The report's tables as numbers (rates as fractions formatted %, days as days)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
+def _group_label(row_group: str, data: ReportData, lang: str) -> str | None:
+    """Why a row has no rank: too few records, or a code not in the agency list."""
     text = TEXT[lang]
-    bold = Font(bold=True)
-    missed_fill = PatternFill("solid", fgColor="F8D7DA")
-    met_fill = PatternFill("solid", fgColor="D4EDDA")
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-
-    def sheet(title: str, header: list[str]):
-        ws = workbook.create_sheet(title[:31])
-        ws.append(header)
-        for cell in ws[1]:
-            cell.font = bold
-        ws.freeze_panes = "A2"
-        return ws
-
-    def number_format(kpi_code: str) -> str:
-        return "0.0" if kpi_code in DAY_KPIS else "0.0%"
-
-    def finish(ws, widths: list[int]) -> None:
-        for index, width in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(index)].width = width
-
-    ws = sheet(text["sheet.kpi"], ["kpi_code", text["kpi"], text["value"], text["target"], text["status"],
-                                   text["numerator"], text["denominator"], text["previous"]])
-    for code in KPI_CODES:
-        row = data.city.get(code) or {}
-        target = (data.targets.get(code) or {}).get("target")
-        met = row.get("met")
-        ws.append([code, kpi_label(code, lang), row.get("value"), target,
-                   None if met is None else (text["yes"] if met else text["no"]),
-                   row.get("numerator"), row.get("denominator"), row.get("previous_value")])
-        for column in (3, 4, 8):
-            ws.cell(ws.max_row, column).number_format = number_format(code)
-        if met is not None:
-            ws.cell(ws.max_row, 5).fill = met_fill if met else missed_fill
-    finish(ws, [30, 60, 10, 10, 12, 14, 12, 12])
-
-    ws = sheet(text["sheet.trend"], ["kpi_code", text["kpi"], text["month_col"], text["value"], text["target"],
-                                     text["numerator"], text["denominator"]])
-    order = {code: index for index, code in enumerate(KPI_CODES)}
-    for row in sorted(data.trend, key=lambda r: (order.get(r["kpi_code"], len(order)), r["month_start"])):
-        ws.append([row["kpi_code"], kpi_label(row["kpi_code"], lang, short=True), f"{row['month_start']:%Y-%m}",
-                   row["value"], row["target"], row["numerator"], row["denominator"]])
-        ws.cell(ws.max_row, 4).number_format = number_format(row["kpi_code"])
-        ws.cell(ws.max_row, 5).number_format = number_format(row["kpi_code"])
-    finish(ws, [30, 36, 10, 10, 10, 14, 12])
-
-    ws = sheet(text["sheet.ranking"], ["kpi_code", text["kpi"], text["rank"], text["agency_code"], text["agency"],
-                                       text["value"], text["target"], text["gap"], text["status"],
-                                       text["numerator"], text["denominator"]])
-    for code in targeted_kpis(data):
-        for row in data.ranking.get(code, []):
-            ws.append([code, kpi_label(code, lang, short=True), row["rank"], row["agency_code"], _agency_name(row, text),
-                       row["value"], row["target"], row["gap"], text["yes"] if row["met"] else text["no"],
-                       row["numerator"], row["denominator"]])
-            for column in (6, 7, 8):
-                ws.cell(ws.max_row, column).number_format = number_format(code)
-            if not row["met"]:
-                for column in range(1, 12):
-                    ws.cell(ws.max_row, column).fill = missed_fill
-    finish(ws, [30, 36, 7, 12, 44, 10, 10, 12, 12, 12, 12])
-
-    ws = sheet(text["sheet.score"], [text["rank"], text["agency_code"], text["agency"], text["met_count"],
-                                     "/", text["mean_gap"]])
-    for row in data.score:
-        ws.append([row["rank"], row["agency_code"], _agency_name(row, text), row["targets_met"],
-                   row["targets_measured"], row["mean_gap"]])
-        ws.cell(ws.max_row, 6).number_format = "+0.0%;-0.0%"
-    finish(ws, [7, 12, 44, 12, 6, 14])
-
-    ws = sheet(text["sheet.time"], [text["agency_code"], text["agency"], f"{text['online']}: {text['calendar_days']}",
-                                    f"{text['online']}: {text['dossiers']}",
-                                    f"{text['offline']}: {text['calendar_days']}",
-                                    f"{text['offline']}: {text['dossiers']}"])
-    for row in data.time_agency:
-        ws.append([row["agency_code"], _agency_name(row, text) if row["agency_code"] != "*" else text["city"], row["online_days"], row["online_dossiers"],
-                   row["offline_days"], row["offline_dossiers"]])
-        ws.cell(ws.max_row, 3).number_format = "0.0"
-        ws.cell(ws.max_row, 5).number_format = "0.0"
-    if data.working_days:
-        ws.append([])
-        ws.append([text["channel"], text["dossiers"], text["working_days"], text["calendar_days"]])
-        for cell in ws[ws.max_row]:
-            cell.font = bold
-        for row in data.working_days:
-            ws.append([text[row["channel_group"]], row["dossiers"], row["avg_working_days"], row["avg_calendar_days"]])
-    finish(ws, [14, 44, 22, 16, 22, 16])
-
-    ws = sheet(text["sheet.dq"], [text["entity"], text["extracted"], text["loaded"], text["quarantined"],
-                                  text["duplicates"]])
-    for row in data.run_counts:
-        ws.append([row["entity"], row["extracted"], row["loaded"], row["quarantined"], row["duplicates"]])
-    ws.append([])
-    ws.append([text["entity"], text["reason"], text["records"]])
-    for cell in ws[ws.max_row]:
-        cell.font = bold
-    for row in data.quarantine:
-        ws.append([row["entity"], row["reason"], row["records"]])
-    ws.append([])
-    ws.append([text["findings"], text["records"]])
-    for cell in ws[ws.max_row]:
-        cell.font = bold
-    for row in data.findings:
-        ws.append([text[f"finding.{row['finding']}"], row["records"]])
-    finish(ws, [40, 60, 12, 12, 12])
-
-    ws = sheet(text["sheet.meta"], [text["item"], text["detail"]])
-    ws.append([text["title"], data.period.label(lang)])
-    ws.append([text["period"], f"{data.period.code} ({data.period.start} – {data.period.end - timedelta(days=1)})"])
-    ws.append([text["freshness"], fmt_timestamp(data.freshness, lang, " (UTC+7)")])
-    ws.append([text["source"], text["source_value"]])
-    for row in data.run_ids:
-        ws.append([text["runs"], row["run_id"]])
-    ws.append([text["read_from"], text["published_copy"] if data.from_published else text["warehouse"]])
-    ws.append([text["generated"], f"{data.generated_at:%Y-%m-%d %H:%M:%S} UTC"])
-    for code in targeted_kpis(data):
-        ws.append([text["targets_source"], f"{code}: {data.targets[code]['source']}"])
-    finish(ws, [34, 100])
-    workbook.save(path)
+    if row_group == "few_records":
+        return text["few_records"].format(n=fmt_number(data.min_records, lang))
+    return text["unknown_codes"] if row_group == "unknown" else None
 
 
 # --------------------------------------------------------------------------- files
@@ -965,14 +897,32 @@ def _replace_atomically(path: Path, write) -> None:
         staged.unlink(missing_ok=True)
 
 
-def write_report(settings: Settings, period: Period | str, lang: str = "vi", out: Path | None = None) -> ReportFiles:
-    """Write `tthc-report-<period>-<lang>.html` and `.xlsx` under `out` (default <warehouse>/reports)."""
+def min_records_setting(value: int | None = None) -> int:
+    """The ranking's minimum records: the argument, else TTHC_REPORT_MIN_RECORDS, else 20."""
+    if value is None:
+        raw = os.environ.get(MIN_RECORDS_ENV, "").strip()
+        if not raw:
+            return DEFAULT_MIN_RECORDS
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ReportError(f"{MIN_RECORDS_ENV}={raw!r} is not a whole number") from None
+    if value < 1:
+        raise ReportError(f"the minimum records to rank an agency must be at least 1, not {value}")
+    return value
+
+
+def write_report(settings: Settings, period: Period | str, lang: str = "vi", out: Path | None = None,
+                 *, min_records: int | None = None) -> ReportFiles:
+    """Write `tthc-report-<period>-<lang>.html` and `.xlsx` under `out` (default <warehouse>/reports);
+    agencies with fewer than `min_records` records in a KPI are listed apart, not ranked."""
     if lang not in LANGS:
         raise ReportError(f"unknown language {lang!r}: use one of {', '.join(LANGS)}")
     period = parse_period(period) if isinstance(period, str) else period
+    minimum = min_records_setting(min_records)
     path, from_published = report_source(settings)
     with _read_only(path) as con:
-        data = collect(con, settings, period, path, from_published)
+        data = collect(con, settings, period, path, from_published, minimum)
     charts = draw_charts(data, lang)
     html = render_html(data, charts, lang)
     out_dir = Path(out) if out is not None else default_out_dir(settings)
@@ -980,6 +930,8 @@ def write_report(settings: Settings, period: Period | str, lang: str = "vi", out
     stem = f"tthc-report-{period.code}-{lang}"
     files = ReportFiles(out_dir / f"{stem}.html", out_dir / f"{stem}.xlsx")
     _replace_atomically(files.html, lambda p: p.write_text(html, encoding="utf-8"))
+    from etl.report_xlsx import write_xlsx
+
     _replace_atomically(files.xlsx, lambda p: write_xlsx(data, lang, p))
     return files
 
@@ -995,7 +947,7 @@ def latest_periods(settings: Settings) -> list[Period]:
     return [Period(kind, start, add_months(start, 1 if kind == "month" else 3)) for kind, start in rows]
 
 
-def write_latest(settings: Settings, langs: tuple[str, ...] = ("vi",)) -> list[Path]:
+def write_latest(settings: Settings, langs: tuple[str, ...] = ("vi",), *, min_records: int | None = None) -> list[Path]:
     """The reports of the latest month and quarter (the KPI DAG's last task); returns the files.
 
     Vietnamese only by default: it is the report's official language, and each language costs
@@ -1004,6 +956,6 @@ def write_latest(settings: Settings, langs: tuple[str, ...] = ("vi",)) -> list[P
     written: list[Path] = []
     for period in latest_periods(settings):
         for lang in langs:
-            files = write_report(settings, period, lang)
+            files = write_report(settings, period, lang, min_records=min_records)
             written += [files.html, files.xlsx]
     return written
