@@ -120,8 +120,9 @@ def _fetch_window(session: requests.Session, url: str, entity: str, day: date):
         page += 1
 
 
-def run_limit(emulator, workdir: Path, days: list[date]) -> dict:
-    """Plain requests → page files → DuckDB read_json into one table per feed (text columns)."""
+def run_limit(emulator, workdir: Path, days: list[date], exclude: tuple[int, ...] = ()) -> dict:
+    """Plain requests → page files → DuckDB read_json into one table per feed (text columns).
+    `exclude`: other processes of the bench's tree left out of the peak (a replay source's)."""
     import duckdb
 
     pages_dir = workdir / "pages"
@@ -129,7 +130,7 @@ def run_limit(emulator, workdir: Path, days: list[date]) -> dict:
     emulator_cpu = cpu_seconds(emulator.process.pid)
     cpu = time.process_time()
     began = time.perf_counter()
-    with TreePeak(exclude=(emulator.process.pid,)) as peak:
+    with TreePeak(exclude=(emulator.process.pid, *exclude)) as peak:
         con = duckdb.connect(str(workdir / "limit.duckdb"))
         created: set[str] = set()
 
