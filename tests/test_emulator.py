@@ -739,3 +739,26 @@ def test_clock_control_validates_its_input(faulty):
     response = requests.post(f"{faulty.url}/_emulator/clock", data=b"not json", headers=headers, timeout=30)
     assert response.status_code == 400
     assert requests.get(f"{faulty.url}/_emulator/state", headers=headers, timeout=30).json()["now"] == before
+
+
+def test_the_emulator_keeps_the_days_off_of_the_warehouse_calendar(tmp_path):
+    """One list of Vietnamese public holidays (sql/seed/vn_public_holidays.csv) for both: a day the
+    emulator skips for due dates is a day core.dim_date calls no working day, and vice versa."""
+    import numpy as np
+
+    from etl.emulator import generator
+    from etl.warehouse import connect, ensure_schema
+
+    con = connect(tmp_path / "calendar.duckdb")
+    try:
+        ensure_schema(con)
+        rows = con.execute("SELECT date, is_working_day FROM core.dim_date "
+                           "WHERE date BETWEEN DATE '2015-01-01' AND DATE '2035-12-31'").fetchall()
+    finally:
+        con.close()
+    days = np.array([np.datetime64(day) for day, _ in rows])
+    emulated = np.is_busday(days, busdaycal=generator.BUSDAYS)
+    assert [bool(x) for x in emulated] == [working for _, working in rows]
+    # Days the emulator's own table used to miss: observed New Year and National Day of 2023, Tết 2028.
+    assert not np.is_busday(np.array(["2023-01-02", "2023-09-04", "2028-01-26"], dtype="datetime64[D]"),
+                            busdaycal=generator.BUSDAYS).any()

@@ -11,12 +11,14 @@ the last slot with time ≤ now; its time is the record's NgayCapNhat.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import functools
 import threading
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 
 import msgspec
@@ -73,32 +75,14 @@ ORG_KINDS = ["Hợp tác xã", "Trường Mầm non", "Hội Nông dân", "Chi h
 PHONE_PREFIXES = [90, 91, 93, 94, 96, 97, 98, 32, 33, 34, 35, 36, 37, 38, 39, 70, 76, 77, 78,
                   79, 81, 82, 83, 84, 85, 86, 88, 89]
 
-# Viet Nam's public holidays (Tết and Hùng Kings' day follow the lunar calendar): agencies
-# neither receive nor finish dossiers on them, so due dates skip them.
-_HOLIDAY_RANGES = [
-    ("01-01", "01-01"), ("04-30", "05-01"), ("09-02", "09-02"),
-]
-_LUNAR = {  # Tết holidays (first, last) and Hùng Kings' commemoration
-    2020: ("2020-01-23", "2020-01-29", "2020-04-02"), 2021: ("2021-02-10", "2021-02-16", "2021-04-21"),
-    2022: ("2022-01-31", "2022-02-04", "2022-04-11"), 2023: ("2023-01-20", "2023-01-26", "2023-04-29"),
-    2024: ("2024-02-08", "2024-02-14", "2024-04-18"), 2025: ("2025-01-25", "2025-02-02", "2025-04-07"),
-    2026: ("2026-02-14", "2026-02-22", "2026-04-26"), 2027: ("2027-02-05", "2027-02-10", "2027-04-16"),
-}
+# Viet Nam's public holidays, Tết included: agencies neither receive nor finish dossiers on them,
+# so due dates skip them. The same days off as core.dim_date: one list for both.
+HOLIDAYS_CSV = Path(__file__).resolve().parents[2] / "sql" / "seed" / "vn_public_holidays.csv"
 
 
 def _holidays() -> list[np.datetime64]:
-    days = []
-    for year in range(2015, 2031):
-        for first, last in _HOLIDAY_RANGES:
-            days.extend(np.arange(np.datetime64(f"{year}-{first}"),
-                                  np.datetime64(f"{year}-{last}") + 1))
-        if year >= 2025:
-            days.append(np.datetime64(f"{year}-09-01"))
-        if year in _LUNAR:
-            tet_first, tet_last, hung = _LUNAR[year]
-            days.extend(np.arange(np.datetime64(tet_first), np.datetime64(tet_last) + 1))
-            days.append(np.datetime64(hung))
-    return days
+    with HOLIDAYS_CSV.open(encoding="utf-8", newline="") as handle:
+        return [np.datetime64(row["date"]) for row in csv.DictReader(handle)]
 
 
 BUSDAYS = np.busdaycalendar(weekmask="1111100", holidays=_holidays())
