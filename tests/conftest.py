@@ -135,20 +135,25 @@ def emulator_factory():
 @pytest.fixture
 def settings_for(tmp_path):
     """Settings pointing at a temp warehouse and the given emulator."""
-    from etl.config import Settings
 
-    def make(emu: Emulator, root: Path | None = None) -> Settings:
-        base = root or tmp_path
-        return Settings(
-            api_url=emu.url,
-            api_token=emu.token,
-            warehouse=base / "warehouse" / "tthc.duckdb",
-            raw_dir=base / "warehouse" / "raw",
-            published=base / "warehouse" / "published" / "tthc.duckdb",
-            pii_key=TEST_PII_KEY,
-        )
+    def make(emu: Emulator, root: Path | None = None):
+        return settings_under(root or tmp_path, emu)
 
     return make
+
+
+def settings_under(root: Path, emu: Emulator):
+    """Settings of a warehouse folder under `root`, reading `emu` (for module-scoped fixtures)."""
+    from etl.config import Settings
+
+    return Settings(
+        api_url=emu.url,
+        api_token=emu.token,
+        warehouse=root / "warehouse" / "tthc.duckdb",
+        raw_dir=root / "warehouse" / "raw",
+        published=root / "warehouse" / "published" / "tthc.duckdb",
+        pii_key=TEST_PII_KEY,
+    )
 
 
 def env_for(settings) -> dict[str, str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import REPO_ROOT, TEST_PII_KEY, env_for, start_emulator
+from conftest import REPO_ROOT, TEST_PII_KEY, env_for, settings_under, start_emulator
 
 MONTH, QUARTER = "2023-03", "2023-Q1"
 CHROMIUM = shutil.which("chromium")
@@ -31,18 +31,11 @@ CHROMIUM = shutil.which("chromium")
 def settings(tmp_path_factory):
     """A warehouse loaded by the real pipeline from an emulated first quarter of 2023."""
     from etl import pipeline
-    from etl.config import Settings
 
     root = tmp_path_factory.mktemp("report")
     emu = start_emulator(seed=23, start="2023-01-01", end="2023-04-01", dossiers_per_day=30)
     try:
-        settings = Settings(
-            api_url=emu.url, api_token=emu.token,
-            warehouse=root / "warehouse" / "tthc.duckdb",
-            raw_dir=root / "warehouse" / "raw",
-            published=root / "warehouse" / "published" / "tthc.duckdb",
-            pii_key=TEST_PII_KEY,
-        )
+        settings = settings_under(root, emu)
         pipeline.run(settings, date(2023, 1, 1), date(2023, 4, 1))
     finally:
         emu.stop()  # by PID; the report needs no source

@@ -7,7 +7,7 @@ with the network blocked; its figures are those of the marts (mart.kpi_gap, mart
 mart.pilot_compliance, mart.pilot_agency_registrations) and agree with mart.kpi_value.
 
 Module-scoped like tests/test_report.py (one pipeline run for every test here), hence
-start_emulator and Settings directly rather than the function-scoped emulator_factory/settings_for.
+start_emulator and settings_under rather than the function-scoped emulator_factory/settings_for.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import duckdb
 import pytest
 import requests
 
-from conftest import TEST_PII_KEY, start_emulator
+from conftest import settings_under, start_emulator
 from test_report import CHROMIUM, etl, page_requests, run_chromium
 
 MONTH, QUARTER = "2023-03", "2023-Q1"
@@ -80,19 +80,12 @@ def warehouse(tmp_path_factory):
     """Settings of a warehouse whose pilot file registers, for all of March, the first pairs (by
     agency code) that took paper dossiers in March; and those served paper dossiers."""
     from etl import pipeline
-    from etl.config import Settings
 
     root = tmp_path_factory.mktemp("report-act")
     emu = start_emulator(seed=31, start="2023-02-01", end="2023-04-01", dossiers_per_day=30,
                          extra=["--unknown-ref-rate", "0.02"])
     try:
-        settings = Settings(
-            api_url=emu.url, api_token=emu.token,
-            warehouse=root / "warehouse" / "tthc.duckdb",
-            raw_dir=root / "warehouse" / "raw",
-            published=root / "warehouse" / "published" / "tthc.duckdb",
-            pii_key=TEST_PII_KEY,
-        )
+        settings = settings_under(root, emu)
         paper = paper_dossiers_served(emu)
         pairs = pilot_pairs(paper)
         pilot_file = root / "pilot.csv"

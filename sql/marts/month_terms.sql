@@ -111,26 +111,6 @@ received AS (
       AND received_at < getvariable('kpi_fact_end')
     GROUP BY ALL
 ),
--- INTERNAL_ONLINE_RATE: received dossiers whose procedure version (valid on the local
--- NgayTiepNhan date, not inferred) has NoiBo and MucDoDVC TOAN_TRINH or MOT_PHAN. A dossier
--- without a version is left out (as for DOSSIER_ONLINE_PAYMENT_RATE).
-internal AS (
-    SELECT
-        date_trunc('month', f.received_at)::DATE AS month_start,
-        f.agency_code,
-        count(*) AS internal_received,
-        count(*) FILTER (WHERE f.channel_code = 2) AS internal_online
-    FROM core.fact_dossier AS f
-    JOIN core.dim_procedure AS v
-        ON v.procedure_code = f.procedure_code
-       AND v.valid_from <= f.received_at::DATE
-       AND (v.valid_to IS NULL OR v.valid_to >= f.received_at::DATE)
-    WHERE f.status NOT IN (1, 3)
-      AND f.received_at >= getvariable('kpi_fact_first')
-      AND f.received_at < getvariable('kpi_fact_end')
-      AND v.is_internal AND v.service_level IN ('TOAN_TRINH', 'MOT_PHAN') AND NOT v.is_inferred
-    GROUP BY ALL
-),
 -- PILOT_PAPER_FREE_RATE: received dossiers on a pilot day (operations.md): a current
 -- registration of the dossier's agency and procedure covers its local NgayTiepNhan date, within
 -- [start, end] and on one of its weekdays (none listed: every day). Registrations of one pair
@@ -154,13 +134,14 @@ pilot AS (
       AND f.received_at < getvariable('kpi_fact_end')
     GROUP BY ALL
 ),
--- DOSSIER_ONLINE_PAYMENT_RATE, per month the dossier was received: dossiers whose procedure
--- version (of its MaTTHC, valid on its local NgayTiepNhan date, not inferred) has CoPhiLePhi,
--- and of those the ones with >= 1 successful online payment (payment.MaHoSo = the dossier) on
--- any date, at any agency. A dossier without such a version is left out here only (reported in
--- mart.dq_dossier_without_procedure_version).
-fee_dossier AS MATERIALIZED (
-    SELECT date_trunc('month', f.received_at)::DATE AS month_start, f.agency_code, f.dossier_id
+-- The received dossiers whose procedure version (of their MaTTHC, valid on the local NgayTiepNhan
+-- date, not inferred) counts for a KPI: one with CoPhiLePhi (DOSSIER_ONLINE_PAYMENT_RATE), or with
+-- NoiBo and MucDoDVC TOAN_TRINH or MOT_PHAN (INTERNAL_ONLINE_RATE). A dossier without a version
+-- is left out of these two only (reported in mart.dq_dossier_without_procedure_version).
+versioned AS MATERIALIZED (
+    SELECT date_trunc('month', f.received_at)::DATE AS month_start, f.agency_code, f.dossier_id,
+           f.channel_code, v.has_fee,
+           v.is_internal AND v.service_level IN ('TOAN_TRINH', 'MOT_PHAN') AS internal_online_service
     FROM core.fact_dossier AS f
     JOIN core.dim_procedure AS v
         ON v.procedure_code = f.procedure_code
@@ -169,7 +150,20 @@ fee_dossier AS MATERIALIZED (
     WHERE f.status NOT IN (1, 3)
       AND f.received_at >= getvariable('kpi_fact_first')
       AND f.received_at < getvariable('kpi_fact_end')
-      AND v.has_fee AND NOT v.is_inferred
+      AND NOT v.is_inferred AND (v.has_fee OR internal_online_service)
+),
+internal AS (
+    SELECT month_start, agency_code, count(*) AS internal_received,
+           count(*) FILTER (WHERE channel_code = 2) AS internal_online
+    FROM versioned
+    WHERE internal_online_service
+    GROUP BY ALL
+),
+-- DOSSIER_ONLINE_PAYMENT_RATE, per month the dossier was received: the fee-bearing ones, and of
+-- those the ones with >= 1 successful online payment (payment.MaHoSo = the dossier) on any date,
+-- at any agency.
+fee_dossier AS (
+    SELECT month_start, agency_code, dossier_id FROM versioned WHERE has_fee
 ),
 -- Only the paid dossiers among those matter: the semi-join keeps the distinct small when few
 -- months are recomputed.

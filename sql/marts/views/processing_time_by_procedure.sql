@@ -1,29 +1,15 @@
 -- Is online processing faster than paper, procedure by procedure (city decision Art. 2.7)? Reads
--- core.fact_dossier, core.dim_date and core.dim_procedure; gives, per month finished and
+-- mart.dossier_processing_time (processing_time_working_days.sql: the dossiers of AVG_DAYS_*, with
+-- their calendar and working days) and core.dim_procedure; gives, per month finished and
 -- procedure (MaTTHC, all agencies together), the dossiers finished online (KenhThucHien 2) and on
--- paper (1 or 3) side by side: counts, average calendar days (seconds / 86400, as AVG_DAYS_*) and
--- average working days (as mart.processing_time_working_days: the working days after the received
--- day up to and including the finished day, from core.dim_date.is_working_day; both days must be
--- in the calendar). Dossiers as AVG_DAYS_*: finished (9/10) in the month with a NgayTiepNhan.
+-- paper (1 or 3) side by side: counts, average calendar days and average working days.
 -- Only procedures with dossiers of both channels finished in the month are listed. online_faster:
 -- fewer average working days online than on paper (the statutory count; ties are not faster).
 -- procedure_name is that of the code's latest version in the catalogue (null when none).
 CREATE OR REPLACE VIEW mart.processing_time_by_procedure AS
-WITH calendar AS (
-    SELECT date, sum(CASE WHEN is_working_day THEN 1 ELSE 0 END) OVER (ORDER BY date) AS working_day_number
-    FROM core.dim_date
-),
-finished AS (
-    SELECT
-        date_trunc('month', f.finished_at)::DATE AS month_start,
-        f.procedure_code,
-        f.channel_code = 2 AS online,
-        e.working_day_number - s.working_day_number AS working_days,
-        date_diff('second', f.received_at, f.finished_at) / 86400.0 AS calendar_days
-    FROM core.fact_dossier AS f
-    JOIN calendar AS s ON s.date = f.received_at::DATE
-    JOIN calendar AS e ON e.date = f.finished_at::DATE
-    WHERE f.status IN (9, 10) AND f.received_at IS NOT NULL AND f.channel_code IN (1, 2, 3)
+WITH finished AS (
+    SELECT month_start, procedure_code, channel_code = 2 AS online, working_days, calendar_days
+    FROM mart.dossier_processing_time
 ),
 per_procedure AS (
     SELECT

@@ -4,22 +4,30 @@
 -- A dossier's working days are those after its received day up to and including its finished
 -- day (the statutory count starts the working day after reception); both days must be in the
 -- calendar. Dossiers are those of AVG_DAYS_*: finished (9/10) with a NgayTiepNhan.
-CREATE OR REPLACE VIEW mart.processing_time_working_days AS
+
+-- One row per such dossier: the base of this file's view and of processing_time_by_procedure.sql.
+CREATE OR REPLACE VIEW mart.dossier_processing_time AS
 WITH calendar AS (
     SELECT date, sum(CASE WHEN is_working_day THEN 1 ELSE 0 END) OVER (ORDER BY date) AS working_day_number
     FROM core.dim_date
-),
-finished AS (
-    SELECT
-        date_trunc('month', f.finished_at)::DATE AS month_start,
-        f.agency_code,
-        CASE WHEN f.channel_code = 2 THEN 'online' ELSE 'offline' END AS channel_group,
-        e.working_day_number - s.working_day_number AS working_days,
-        date_diff('second', f.received_at, f.finished_at) / 86400.0 AS calendar_days
-    FROM core.fact_dossier AS f
-    JOIN calendar AS s ON s.date = f.received_at::DATE
-    JOIN calendar AS e ON e.date = f.finished_at::DATE
-    WHERE f.status IN (9, 10) AND f.received_at IS NOT NULL
+)
+SELECT
+    date_trunc('month', f.finished_at)::DATE AS month_start,
+    f.agency_code,
+    f.procedure_code,
+    f.channel_code,
+    e.working_day_number - s.working_day_number AS working_days,
+    date_diff('second', f.received_at, f.finished_at) / 86400.0 AS calendar_days
+FROM core.fact_dossier AS f
+JOIN calendar AS s ON s.date = f.received_at::DATE
+JOIN calendar AS e ON e.date = f.finished_at::DATE
+WHERE f.status IN (9, 10) AND f.received_at IS NOT NULL;
+
+CREATE OR REPLACE VIEW mart.processing_time_working_days AS
+WITH finished AS (
+    SELECT month_start, agency_code, working_days, calendar_days,
+           CASE WHEN channel_code = 2 THEN 'online' ELSE 'offline' END AS channel_group
+    FROM mart.dossier_processing_time
 )
 SELECT
     month_start,
