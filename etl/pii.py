@@ -20,7 +20,7 @@ METHOD = "hmac-sha256"
 
 @functools.lru_cache(maxsize=8)
 def _keyed(key: bytes) -> hmac.HMAC:
-    # Copying an HMAC keeps its precomputed pads: 2.4 us a record against 4.3 for hmac.digest.
+    # A copy keeps the key's precomputed pads: cheaper per record than hmac.digest.
     return hmac.new(key, digestmod="sha256")
 
 

@@ -212,8 +212,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        # Headers and body go out as two writes: with Nagle's algorithm a short body waited for
-        # the client's delayed ACK, ~40 ms per small page (every window's last, empty page).
+        # Headers and body go out as two writes: with Nagle's algorithm a short body waits for the
+        # client's delayed ACK (every window's last, empty page; docs/decisions/0003).
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     # -- plumbing
