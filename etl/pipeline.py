@@ -146,8 +146,7 @@ def extract_and_land(
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="extract")
     try:
         pending = deque()
-        waiting = iter(days)
-        for day in waiting:
+        for day in days:
             pending.append((day, [pool.submit(land_window, entity, day) for entity in FEEDS]))
             if len(pending) < ahead:
                 continue
