@@ -40,9 +40,9 @@ import requests
 
 from bench import REPO_ROOT, TreePeak, cpu_seconds, etl_env, record, start_emulator
 from etl import landing
+from etl.contract import FEEDS
 from etl.source import accept_encoding, entity_spec
 
-FEEDS = ("dossier", "payment")
 YEAR_START, YEAR_END = date(2024, 1, 1), date(2025, 1, 1)
 MONTH_END = date(2024, 2, 1)
 QUICK = dict(size="medium", start=date(2024, 1, 1), end=date(2024, 1, 15), month_end=date(2024, 1, 4))

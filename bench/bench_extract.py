@@ -18,9 +18,9 @@ import requests
 from bench import start_emulator
 from etl import landing
 from etl.config import Settings
+from etl.contract import FEEDS
 from etl.source import ApiClient, accept_encoding, entity_spec
 
-FEEDS = ("dossier", "payment")
 FIRST_DAY = date(2023, 3, 1)
 BACKFILL_TARGET_ROWS = 3_000_000
 

@@ -30,9 +30,9 @@ if _REPO_ROOT not in sys.path:
 import pendulum
 from airflow.sdk import Asset, dag, task
 
+from etl.contract import LOCAL_TZ
 from etl.orchestration import CORE_ASSET_NAME, CORE_ASSET_URI, WAREHOUSE_POOL
 
-LOCAL_TZ = "Asia/Ho_Chi_Minh"
 TTHC_CORE_ASSET = Asset(name=CORE_ASSET_NAME, uri=CORE_ASSET_URI)
 
 

@@ -42,9 +42,9 @@ from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 # Light module (stdlib + etl.config): the contract names shared with tthc_kpi.
-from etl.orchestration import CORE_ASSET_NAME, CORE_ASSET_URI, ENTITIES, WAREHOUSE_POOL
+from etl.contract import ENTITIES, LOCAL_TZ
+from etl.orchestration import CORE_ASSET_NAME, CORE_ASSET_URI, WAREHOUSE_POOL
 
-LOCAL_TZ = "Asia/Ho_Chi_Minh"
 TTHC_CORE_ASSET = Asset(name=CORE_ASSET_NAME, uri=CORE_ASSET_URI)
 
 # First delay between extract retries (doubling each time, capped); tests and impatient

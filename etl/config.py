@@ -15,8 +15,6 @@ DEMO_TOKEN = "demo-token"
 # TTHC_PII_KEY; `require_pii_key` refuses to run without it outside the demo.
 DEMO_PII_KEY = "tthc-demo-pseudonymization-key-not-for-production"
 
-LOCAL_TZ = "Asia/Ho_Chi_Minh"
-LOCAL_OFFSET = "+07:00"  # Viet Nam has had no daylight saving time since 1975.
 
 
 class ConfigError(RuntimeError):

@@ -28,7 +28,8 @@ from datetime import date, datetime, time as clock, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from etl.config import DEMO_TOKEN, LOCAL_TZ
+from etl.config import DEMO_TOKEN
+from etl.contract import LOCAL_TZ
 from etl.orchestration import local_day
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -28,11 +28,11 @@ import msgspec
 from etl import pii
 from etl.config import Settings
 from etl.durable import fsync_dir
-from etl.source import ENTITIES, ApiClient, entity_spec
+from etl.contract import ENTITIES, LOCAL_TIMEZONE
+from etl.source import ApiClient, entity_spec
 
 log = logging.getLogger(__name__)
 
-LOCAL_TIMEZONE = timezone(timedelta(hours=7), "ICT")
 SPOOL_DIRNAME = "_spool"
 MANIFEST_NAME = "manifest.json"
 DATA_PREFIX = "data-"

@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,11 +23,9 @@ import duckdb
 
 from etl import warehouse
 from etl.config import Settings
+from etl.contract import LOADED_ENTITIES as ENTITIES, LOCAL_TIMEZONE
 
 log = logging.getLogger(__name__)
-
-ENTITIES = ("dossier", "payment", "agency", "procedure", "pilot")
-LOCAL_TIMEZONE = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh, no DST since 1975
 
 # Run in this order; stage_<entity>.sql is run per parquet file between the first two.
 PREPARE_SQL = "load/010_stage_tables.sql"

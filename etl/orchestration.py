@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from etl.config import LOCAL_TZ, Settings, from_env
+from etl.config import Settings, from_env
+from etl.contract import LOCAL_TZ
 
 log = logging.getLogger(__name__)
 
-ENTITIES = ("dossier", "payment", "agency", "procedure")
 CONNECTION_ID = "tthc_api"
 WAREHOUSE_POOL = "tthc_warehouse"
 # The Asset that the nightly load updates and the KPI DAG is scheduled on. Its name and URI are a

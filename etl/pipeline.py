@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Callable
 
 from etl.config import Settings
+from etl.contract import FEEDS, REFERENCES
 
 log = logging.getLogger(__name__)
 
-FEEDS = ("dossier", "payment")
-REFERENCES = ("agency", "procedure")
 
 
 # A long run is extracted, validated and staged in chunks of about this many records (one staged

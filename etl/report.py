@@ -29,102 +29,20 @@ from typing import Any, Iterator
 
 from etl import report_act
 from etl.config import Settings
-from etl.kpi import KPI_FILES
+from etl.contract import KPI_BY_CODE, KPI_CODES, KPIS
 from etl.warehouse import read_sql
 
-# kpis.md's order, written once (etl.kpi.KPI_FILES): the report lists the city's KPIs this way.
-KPI_CODES: tuple[str, ...] = tuple(KPI_FILES)
 DAY_KPIS = frozenset({"AVG_DAYS_ONLINE", "AVG_DAYS_OFFLINE"})
 RATE_KPIS = tuple(code for code in KPI_CODES if code not in DAY_KPIS)
 LANGS = ("vi", "en")
 TREND_MONTHS = 12
 # Their denominator is the agency's whole catalogue, not a sample of the period's records: every
 # agency of the list is ranked by them, whatever its size (kpis.md "catalogue at end of P").
-CATALOGUE_KPIS: tuple[str, ...] = ("DVCTT_COVERAGE", "FEE_PROC_ONLINE_PAYABLE_RATE", "FEE_PROC_WITH_ONLINE_TX_RATE")
+CATALOGUE_KPIS: tuple[str, ...] = tuple(kpi.code for kpi in KPIS if kpi.catalogue)
 # Fewer records than this and a rate is luck (1 dossier, 100 %): the agency is listed, not ranked.
 DEFAULT_MIN_RECORDS = 20
 MIN_RECORDS_ENV = "TTHC_REPORT_MIN_RECORDS"
 
-# Vietnamese labels in the wording of the city decision (Điều 1, Điều 2) where it names the
-# figure; (long label for tables, short label for charts).
-KPI_LABELS: dict[str, dict[str, tuple[str, str]]] = {
-    "ONLINE_REMOTE_RATE": {
-        "vi": ("Tỷ lệ hồ sơ TTHC được người dân, doanh nghiệp thực hiện trực tuyến từ xa",
-               "Hồ sơ trực tuyến từ xa"),
-        "en": ("Dossiers submitted fully online, remotely", "Remote online dossiers"),
-    },
-    "ONLINE_RATE": {
-        "vi": ("Tỷ lệ hồ sơ TTHC được người dân, doanh nghiệp thực hiện trực tuyến",
-               "Hồ sơ trực tuyến"),
-        "en": ("Dossiers submitted online", "Online dossiers"),
-    },
-    "POSTAL_RECEIPT_RATE": {
-        "vi": ("Tỷ lệ hồ sơ TTHC tiếp nhận qua dịch vụ bưu chính công ích",
-               "Tiếp nhận qua bưu chính"),
-        "en": ("Dossiers received by public postal service", "Received by post"),
-    },
-    "DIGITIZED_RATE": {
-        "vi": ("Tỷ lệ hồ sơ TTHC có thành phần hồ sơ được số hóa", "Hồ sơ được số hóa"),
-        "en": ("Dossiers with digitized components", "Digitized dossiers"),
-    },
-    "DVCTT_COVERAGE": {
-        "vi": ("Tỷ lệ TTHC được cung cấp dưới dạng dịch vụ công trực tuyến (DVCTT)",
-               "TTHC cung cấp dạng DVCTT"),
-        "en": ("Procedures provided as online public services", "Procedures offered online"),
-    },
-    "FEE_PROC_ONLINE_PAYABLE_RATE": {
-        "vi": ("Tỷ lệ thủ tục hành chính có yêu cầu nghĩa vụ tài chính được thanh toán trực tuyến "
-               "trên Cổng Dịch vụ công tỉnh/Cổng Dịch vụ công quốc gia",
-               "TTHC có phí được thanh toán trực tuyến"),
-        "en": ("Fee-bearing procedures payable online", "Fee procedures payable online"),
-    },
-    "FEE_PROC_WITH_ONLINE_TX_RATE": {
-        "vi": ("Tỷ lệ thủ tục hành chính có phát sinh giao dịch thanh toán trực tuyến",
-               "TTHC có giao dịch thanh toán trực tuyến"),
-        "en": ("Fee-bearing procedures with an online payment", "Fee procedures paid online"),
-    },
-    "ONLINE_PAYMENT_TX_RATE": {
-        "vi": ("Tỷ lệ thanh toán trực tuyến trên tổng số giao dịch thanh toán của dịch vụ công",
-               "Giao dịch thanh toán trực tuyến"),
-        "en": ("Online payments among all successful payments", "Online payments"),
-    },
-    "DOSSIER_ONLINE_PAYMENT_RATE": {
-        "vi": ("Tỷ lệ hồ sơ có phát sinh giao dịch thanh toán trực tuyến",
-               "Hồ sơ có thanh toán trực tuyến"),
-        "en": ("Fee-bearing dossiers paid online", "Dossiers paid online"),
-    },
-    "ON_TIME_RATE": {
-        "vi": ("Tỷ lệ hồ sơ TTHC giải quyết đúng hạn", "Giải quyết đúng hạn"),
-        "en": ("Dossiers finished on time", "Finished on time"),
-    },
-    "POSTAL_RETURN_RATE": {
-        "vi": ("Tỷ lệ hồ sơ TTHC trả kết quả qua dịch vụ bưu chính công ích",
-               "Trả kết quả qua bưu chính"),
-        "en": ("Results returned by public postal service", "Returned by post"),
-    },
-    "AVG_DAYS_ONLINE": {
-        "vi": ("Thời gian xử lý bình quân hồ sơ trực tuyến (ngày)", "Xử lý hồ sơ trực tuyến"),
-        "en": ("Average processing time, online dossiers (days)", "Online processing"),
-    },
-    "AVG_DAYS_OFFLINE": {
-        "vi": ("Thời gian xử lý bình quân hồ sơ trực tiếp (ngày)", "Xử lý hồ sơ trực tiếp"),
-        "en": ("Average processing time, in-person and postal dossiers (days)", "In-person processing"),
-    },
-    "INTERNAL_ONLINE_RATE": {
-        "vi": ("Tỷ lệ hồ sơ TTHC nội bộ giữa các cơ quan nhà nước (đã cung cấp DVCTT toàn trình, một phần) "
-               "được tiếp nhận trực tuyến", "TTHC nội bộ tiếp nhận trực tuyến"),
-        "en": ("Internal procedures offered online: dossiers received online", "Internal dossiers online"),
-    },
-    "PILOT_PAPER_FREE_RATE": {
-        "vi": ("Tỷ lệ hồ sơ tiếp nhận trực tuyến trong ngày thí điểm không tiếp nhận hồ sơ bản giấy",
-               "Ngày thí điểm không giấy"),
-        "en": ("Dossiers received online on the paper-free pilot days", "Paper-free pilot days"),
-    },
-    "DIGITIZED_RESULT_RATE": {
-        "vi": ("Tỷ lệ kết quả giải quyết TTHC được số hóa", "Kết quả được số hóa"),
-        "en": ("Results of returned dossiers digitized", "Digitized results"),
-    },
-}
 
 # Every other word of the report, per language.
 TEXT: dict[str, dict[str, str]] = {
@@ -629,8 +547,8 @@ def fmt_timestamp(moment: datetime | None, lang: str, suffix: str = "") -> str:
 
 
 def kpi_label(kpi_code: str, lang: str, short: bool = False) -> str:
-    labels = KPI_LABELS.get(kpi_code, {}).get(lang)
-    return kpi_code if labels is None else labels[1 if short else 0]
+    kpi = KPI_BY_CODE.get(kpi_code)
+    return kpi_code if kpi is None else kpi.label(lang, short)
 
 
 # --------------------------------------------------------------------------- charts
@@ -853,7 +771,7 @@ def render_html(data: ReportData, charts: dict[str, str], lang: str) -> str:
 def _local_tz():
     from zoneinfo import ZoneInfo
 
-    from etl.config import LOCAL_TZ
+    from etl.contract import LOCAL_TZ
 
     return ZoneInfo(LOCAL_TZ)
 

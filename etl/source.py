@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import random
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
@@ -21,6 +20,7 @@ import msgspec
 import requests
 
 from etl.config import SOURCE_COMPRESSIONS
+from etl.contract import ENTITIES, Entity
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +38,6 @@ class SourceError(RuntimeError):
 
 class SourceUnavailable(SourceError):
     """The source kept failing transiently until the retry budget ran out."""
-
-
-@dataclass(frozen=True)
-class Entity:
-    name: str
-    path: str
-    key_fields: tuple[str, ...]
-    paged: bool
-
-
-ENTITIES: dict[str, Entity] = {
-    "dossier": Entity("dossier", "/api/v1/hoso", ("MaHoSo",), paged=True),
-    "payment": Entity("payment", "/api/v1/thanhtoan", ("MaGiaoDich",), paged=True),
-    "agency": Entity("agency", "/api/v1/donvi", ("MaDonVi",), paged=False),
-    "procedure": Entity("procedure", "/api/v1/thutuc", ("MaTTHC", "HieuLucTu"), paged=False),
-}
 
 
 def entity_spec(name: str) -> Entity:

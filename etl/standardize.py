@@ -16,10 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from etl.contract import ENTITIES
+
 if TYPE_CHECKING:  # the DAG files import etl modules; duckdb loads only where SQL runs
     import duckdb
-
-ENTITIES = ("dossier", "payment", "agency", "procedure")
 
 # The staged parquet schema (docs/ARCHITECTURE.md "Staged batch"); the load engineer relies on
 # these names and order. Checked against the staging SQL by the tests.

@@ -22,18 +22,18 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from etl import pilot
 from etl.config import Settings
-from etl.standardize import ENTITIES, LandedFile
+from etl.contract import ENTITIES, LOCAL_TIMEZONE
+from etl.standardize import LandedFile
 
 log = logging.getLogger(__name__)
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
-LOCAL_TIME = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh, no DST since 1975
 DATA_DOCS_SITE = "tthc"
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"]}
 ACTIONS = ("quarantine", "warn", "block")
@@ -117,7 +117,7 @@ def local_wall_time(iso_text: str) -> datetime:
     moment = datetime.fromisoformat(iso_text)
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(LOCAL_TIME).replace(tzinfo=None)
+    return moment.astimezone(LOCAL_TIMEZONE).replace(tzinfo=None)
 
 
 def read_window(manifest_path: Path | str) -> LandedWindow:
@@ -485,7 +485,7 @@ def _windows_document(windows: Sequence[LandedWindow]) -> list[dict[str, Any]]:
 
 
 def _entity_order(entity: str) -> int:
-    return ENTITIES.index(entity) if entity in ENTITIES else len(ENTITIES)
+    return list(ENTITIES).index(entity) if entity in ENTITIES else len(ENTITIES)
 
 
 def _sweep_stale_temp_dirs(staged_dir: Path) -> None:

@@ -37,7 +37,17 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     if seed.exists():
         # The seed reads CSVs relative to sql/seed; pass the folder in as a variable.
         con.execute(f"SET VARIABLE seed_dir = '{(SQL_DIR / 'seed').as_posix()}'")
+        _stage_targets(con)
         con.execute(seed.read_text(encoding="utf-8"))
+
+
+def _stage_targets(con: duckdb.DuckDBPyConnection) -> None:
+    """The KPI catalogue's targets as the temp table the seed upserts into mart.kpi_target."""
+    from etl.contract import KPIS
+
+    con.execute("CREATE OR REPLACE TEMP TABLE seed_kpi_target (kpi_code VARCHAR, target DOUBLE, source VARCHAR)")
+    con.executemany("INSERT INTO seed_kpi_target VALUES (?, ?, ?)",
+                    [(kpi.code, kpi.target, kpi.target_source) for kpi in KPIS if kpi.target is not None])
 
 
 @contextlib.contextmanager

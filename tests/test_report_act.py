@@ -151,8 +151,8 @@ def test_every_kpi_of_kpis_md_is_listed_once_in_its_order_with_both_labels():
     assert report.KPI_CODES == tuple(kpi.KPI_FILES) and len(report.KPI_CODES) == 16
     for code in report.KPI_CODES:
         for lang in report.LANGS:
-            long_label, short_label = report.KPI_LABELS[code][lang]
-            assert long_label and short_label and code not in long_label
+            long_label, short_label = report.kpi_label(code, lang), report.kpi_label(code, lang, short=True)
+            assert long_label and short_label and code not in long_label and long_label != short_label
 
 
 def test_the_gap_is_phrased_in_the_records_people_act_on():

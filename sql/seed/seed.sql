@@ -90,21 +90,9 @@ WHERE d.payment_method_code = s.payment_method_code
 DROP TABLE seed_payment_method;
 
 -- Targets (kpis.md): the city decision (Quyết định … /QĐ-UBND, Bà Rịa, 10/2023, Art. 1) and,
--- where it is silent, the full-score thresholds of Decision 766/QĐ-TTg (2022). KPIs without a
--- target have no row.
-CREATE OR REPLACE TEMP TABLE seed_kpi_target AS
-SELECT * FROM (VALUES
-    ('ONLINE_REMOTE_RATE',           0.50, 'QĐ UBND TP Bà Rịa 2023, Điều 1 khoản 1: tối thiểu 50% hồ sơ trực tuyến từ xa'),
-    ('ONLINE_RATE',                  1.00, 'QĐ UBND TP Bà Rịa 2023, Điều 1 khoản 1: phấn đấu 100% hồ sơ trực tuyến (aim)'),
-    ('DIGITIZED_RATE',               0.80, 'QĐ 766/QĐ-TTg (2022), chỉ số 4.2: số hóa hồ sơ (full-score threshold)'),
-    ('DVCTT_COVERAGE',               0.80, 'QĐ UBND TP Bà Rịa 2023, Điều 1 khoản 1: tối thiểu 80% TTHC cung cấp dạng DVCTT'),
-    ('FEE_PROC_ONLINE_PAYABLE_RATE', 0.60, 'QĐ UBND TP Bà Rịa 2023, Điều 1 khoản 2: 60% TTHC có nghĩa vụ tài chính được thanh toán trực tuyến'),
-    ('FEE_PROC_WITH_ONLINE_TX_RATE', 0.50, 'QĐ UBND TP Bà Rịa 2023, Điều 1 khoản 2: 50% TTHC có phát sinh giao dịch thanh toán trực tuyến'),
-    ('ONLINE_PAYMENT_TX_RATE',       0.30, 'QĐ UBND TP Bà Rịa 2023, Điều 1 khoản 2: tối thiểu 30% giao dịch thanh toán trực tuyến'),
-    ('DOSSIER_ONLINE_PAYMENT_RATE',  0.30, 'QĐ UBND TP Bà Rịa 2023, Điều 1 khoản 2: 30% hồ sơ có phát sinh giao dịch thanh toán trực tuyến'),
-    ('INTERNAL_ONLINE_RATE',         1.00, 'QĐ UBND TP Bà Rịa 2023, Điều 2 khoản 2: TTHC nội bộ đã cung cấp trực tuyến chỉ tiếp nhận, xử lý trực tuyến'),
-    ('PILOT_PAPER_FREE_RATE',        1.00, 'QĐ UBND TP Bà Rịa 2023, Điều 2 khoản 3: ngày không tiếp nhận hồ sơ giấy đối với TTHC đăng ký thí điểm')
-) AS t(kpi_code, target, source);
+-- where it is silent, the full-score thresholds of Decision 766/QĐ-TTg (2022), as the KPI
+-- catalogue in etl/contract.py lists them. KPIs without a target have no row.
+-- seed_kpi_target (kpi_code, target, source) is filled by etl.warehouse from etl/contract.py.
 
 INSERT INTO mart.kpi_target BY NAME
 SELECT s.* FROM seed_kpi_target AS s
