@@ -62,9 +62,8 @@ def tthc_kpi():
     @task
     def report() -> list[str]:
         from etl import orchestration
-        from etl import report as report_stage
 
-        return [str(path) for path in report_stage.write_latest(orchestration.settings_from_airflow())]
+        return orchestration.report()
 
     refresh_kpis() >> publish() >> report()
 

@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--start", type=_iso_date, required=True, help="first local day (YYYY-MM-DD)")
     run.add_argument("--end", type=_iso_date, required=True, help="day after the last (YYYY-MM-DD)")
     run.add_argument("--no-progress", action="store_true", help="no progress line even on a terminal")
+    run.add_argument("--report", action="store_true",
+                     help="also write the latest month's and quarter's report, as the KPI DAG does")
 
     kpi = commands.add_parser(
         "kpi",
@@ -99,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         from etl.emulator.cli import run as run_emulator
 
         return run_emulator(args)
+    settings = None
     try:
         from etl import config
 
@@ -110,13 +113,13 @@ def main(argv: list[str] | None = None) -> int:
             from etl import pipeline
 
             show_progress = sys.stderr.isatty() and not args.no_progress
-            pipeline.run(settings, args.start, args.end, progress=show_progress)
+            pipeline.run(settings, args.start, args.end, progress=show_progress, reports=args.report)
             return 0
         if args.command == "kpi":
-            from etl import kpi, publish
+            from etl import pipeline
 
-            kpi.refresh(settings, full=args.full)
-            publish.publish(settings, views_current=True)  # the refresh created them
+            pipeline.refresh_kpis(settings, full=args.full)
+            pipeline.publish(settings)
             return 0
         if args.command == "scorecard":
             from etl import kpi
@@ -135,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         print("etl: interrupted; the warehouse is left as it was before the run", file=sys.stderr)
         return 130
     except Exception as exc:  # one clear line, never a traceback, never the token
-        print(f"etl {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        from etl import errors
+
+        print(errors.one_line(f"etl {args.command}", exc, settings and settings.api_token), file=sys.stderr)
+        return errors.exit_code(exc)
     return 2

@@ -1,24 +1,22 @@
-"""Task bodies shared by the Airflow DAGs (`dags/`): the glue between Airflow and the stages.
+"""The Airflow driver: each task of `dags/` is one call of the run engine (`etl/pipeline.py`).
 
 The DAG files import this module inside their task functions only, so parsing a DAG never pays
-for DuckDB, pandas or Great Expectations. Each body calls the same stage function as
-`python -m etl run` and hands the next task a file path (a string), never data.
-
-Failure policy (operations.md, source-api.md): a transient source fault (`SourceUnavailable`,
-raised once the client's own bounded retries are spent) propagates so Airflow retries the task
-with backoff; anything retrying cannot fix (a permanent `SourceError` such as a wrong token, a
-`BlockingValidationError`, a configuration error) raises `AirflowFailException` so the task fails
-at once. Messages never carry the token: stage errors are written to avoid it, and
-`_redact` removes it again in case one ever does.
+for DuckDB, pandas or Great Expectations. Every task body is wrapped by `task_body`: the settings
+(source from the `tthc_api` connection), the process tuning of `etl/runtime.py`, and the failure
+policy of `etl/errors.py` (a permanent error fails the task at once with one line and no token;
+a transient one propagates so Airflow retries with backoff). Tasks hand each other file paths
+(strings), never data.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
+from etl import pipeline
 from etl.config import Settings, from_env
 from etl.contract import LOCAL_TZ
 
@@ -83,130 +81,80 @@ def local_day(data_interval_start: datetime) -> date:
     return data_interval_start.astimezone(ZoneInfo(LOCAL_TZ)).date()
 
 
-# ---------------------------------------------------------------- failure policy
+# ---------------------------------------------------------------- one policy for every task
 
 
-def _redact(text: str, settings: Settings) -> str:
-    token = settings.api_token
-    return text.replace(token, "***") if token else text
+def task_body(stage: str) -> Callable:
+    """Run a task body with the Airflow settings, tuned like the CLI, under the failure policy."""
 
+    def wrap(body: Callable) -> Callable:
+        @functools.wraps(body)
+        def run(*args: Any) -> Any:
+            from etl import errors, runtime
 
-def _fail(stage: str, exc: BaseException, settings: Settings) -> None:
-    """Fail the task now, without retries, with one clear line that holds no secret."""
-    from airflow.sdk.exceptions import AirflowFailException
+            settings = settings_from_airflow()
+            try:
+                with runtime.tuned():
+                    return body(settings, *args)
+            except Exception as exc:
+                message = errors.one_line(stage, exc, settings.api_token)
+                if errors.is_permanent(exc):
+                    from airflow.sdk.exceptions import AirflowFailException
 
-    message = _redact(f"{stage} failed permanently ({type(exc).__name__}): {exc}", settings)
-    log.error("%s", message)
-    raise AirflowFailException(message) from None
+                    log.error("%s", message)
+                    raise AirflowFailException(message) from None
+                log.warning("%s; Airflow retries", message)
+                raise
 
+        return run
 
-def _is_permanent(exc: BaseException) -> bool:
-    from etl.config import ConfigError
-    from etl.source import SourceError, SourceUnavailable
-
-    if isinstance(exc, SourceUnavailable):
-        return False
-    return isinstance(exc, (SourceError, ConfigError))
+    return wrap
 
 
 # ---------------------------------------------------------------- task bodies
 
 
-def extract(entity: str, day: date) -> str:
-    """Extract one entity's window into the spool; transient faults are left to Airflow's retries."""
-    from etl import landing
-
-    settings = settings_from_airflow()
-    try:
-        spool = landing.extract(settings, entity, day)
-    except Exception as exc:
-        if _is_permanent(exc):
-            _fail(f"extract {entity} {day}", exc, settings)
-        # Transient: log without the token and let Airflow retry with exponential backoff.
-        log.warning("%s", _redact(f"extract {entity} {day}: transient source fault: {exc}", settings))
-        raise
-    log.info("extract %s %s -> %s", entity, day, spool)
-    return str(spool)
+@task_body("extract")
+def extract(settings: Settings, entity: str, day: date) -> str:
+    return str(pipeline.extract(settings, entity, day))
 
 
-def land(spool: str) -> str:
-    from etl import landing
-
-    settings = settings_from_airflow()
-    try:
-        manifest = landing.land(settings, Path(spool))
-    except Exception as exc:
-        if _is_permanent(exc):
-            _fail(f"land {spool}", exc, settings)
-        raise
-    log.info("landed %s -> %s", spool, manifest)
-    return str(manifest)
+@task_body("land")
+def land(settings: Settings, spool: str) -> str:
+    return str(pipeline.land(settings, Path(spool)))
 
 
-def land_pilot(day: date) -> str:
-    """Land the pilot registration file read tonight (none configured: a window without files)."""
-    from etl import pilot
-
-    settings = settings_from_airflow()
-    try:
-        manifest = pilot.land_pilot(settings, day)
-    except pilot.PilotFileError as exc:
-        _fail(f"land pilot {day}", exc, settings)
-    log.info("landed pilot %s -> %s", day, manifest)
-    return str(manifest)
+@task_body("land pilot")
+def land_pilot(settings: Settings, day: date) -> str:
+    """The pilot registration file read tonight (none configured: a window without files)."""
+    return str(pipeline.land_pilot(settings, day))
 
 
-def validate(manifests: list[str]) -> str:
-    """Validate the landed windows; a blocking failure is a data problem, not worth a retry."""
-    from etl import validation
-
-    settings = settings_from_airflow()
-    try:
-        batch_dir = validation.validate(settings, [Path(m) for m in manifests])
-    except Exception as exc:
-        if isinstance(exc, validation.BlockingValidationError) or _is_permanent(exc):
-            _fail("validate", exc, settings)
-        raise
-    log.info("validated %d windows -> %s", len(manifests), batch_dir)
-    return str(batch_dir)
+@task_body("validate")
+def validate(settings: Settings, manifests: list[str]) -> str:
+    return str(pipeline.validate(settings, [Path(m) for m in manifests]))
 
 
-def load(batch_dir: str) -> dict[str, Any]:
-    """Load a staged batch into the warehouse (one transaction); returns its counts for XCom."""
-    from etl import load as load_stage
-
-    settings = settings_from_airflow()
-    try:
-        result = load_stage.load(settings, Path(batch_dir))
-    except Exception as exc:
-        if _is_permanent(exc):
-            _fail("load", exc, settings)
-        raise
-    summary = _jsonable(result)
-    log.info("loaded %s: %s", batch_dir, summary)
-    return {"batch_dir": batch_dir, "result": summary}
+@task_body("load")
+def load(settings: Settings, batch_dir: str) -> dict[str, Any]:
+    """One night's batch in its own transaction; its counts go to XCom."""
+    return {"batch_dir": batch_dir, "result": _jsonable(pipeline.load(settings, Path(batch_dir)))}
 
 
-def refresh_kpis() -> None:
-    """Rebuild `mart.kpi_value` for every pending period, whatever the number of load runs behind it."""
-    from etl import kpi
-
-    settings = settings_from_airflow()
-    try:
-        kpi.refresh(settings)
-    except Exception as exc:
-        if _is_permanent(exc):
-            _fail("kpi refresh", exc, settings)
-        raise
+@task_body("kpi refresh")
+def refresh_kpis(settings: Settings) -> int:
+    """Every pending period, whatever the number of load runs behind it."""
+    return pipeline.refresh_kpis(settings)
 
 
-def publish() -> str:
-    from etl import publish as publish_stage
+@task_body("publish")
+def publish(settings: Settings) -> str:
+    return str(pipeline.publish(settings))
 
-    settings = settings_from_airflow()
-    path = publish_stage.publish(settings)
-    log.info("published %s", path)
-    return str(path)
+
+@task_body("report")
+def report(settings: Settings) -> list[str]:
+    return [str(path) for path in pipeline.write_reports(settings)]
 
 
 def _jsonable(value: Any) -> Any:

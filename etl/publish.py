@@ -15,6 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
+from etl import runtime
 from etl.config import Settings
 from etl.durable import fsync_dir
 from etl.warehouse import connect, open_warehouse, transaction
@@ -26,9 +27,6 @@ PARQUET_TABLES: tuple[str, ...] = ("kpi_value", "kpi_target")
 # Temp copies left by a publish killed before its rename are removed after this long (a running
 # publish never takes it; each leftover is a whole copy of the warehouse).
 STALE_TEMP_SECONDS = 3600
-# DuckDB's memory cap while publishing. The checkpoint after a long run's commit folded a year of
-# a large province into the file with 900 MB more than the run itself needed, uncapped.
-PUBLISH_MEMORY_LIMIT = "256MB"
 
 
 def publish(settings: Settings, *, views_current: bool = False) -> Path:
@@ -88,7 +86,7 @@ def _checkpoint(warehouse: Path, views_current: bool) -> None:
     """Make the main file hold every committed change, with the mart views current."""
     from etl import kpi
 
-    with open_warehouse(warehouse, memory_limit=PUBLISH_MEMORY_LIMIT) as con:
+    with open_warehouse(warehouse, memory_limit=runtime.PUBLISH_MEMORY_LIMIT) as con:
         if not views_current:
             with transaction(con):
                 kpi.ensure_views(con)
@@ -132,7 +130,7 @@ def _copy_in_kernel(reader, writer) -> bool:
 
 
 def _export_parquet(database: Path, destinations: dict[Path, Path]) -> None:
-    con = connect(database, read_only=True, memory_limit=PUBLISH_MEMORY_LIMIT)
+    con = connect(database, read_only=True, memory_limit=runtime.PUBLISH_MEMORY_LIMIT)
     try:
         for final, staged in destinations.items():
             name = final.name.removesuffix(".parquet")

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from etl import pilot
+from etl import pilot, runtime
 from etl.config import Settings
 from etl.contract import ENTITIES, LOCAL_TIMEZONE
 from etl.standardize import LandedFile
@@ -39,17 +39,6 @@ RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": [
 ACTIONS = ("quarantine", "warn", "block")
 # A run id names a directory: no separators, no leading dot (those are our temp dirs).
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,199}")
-# DuckDB's memory cap while a batch is standardized (it spills to the batch's .spill beyond it).
-# Its default, 80 % of RAM, let a half-month chunk of a large province hold ~300 MB more for no
-# speed: capped, the run's peak stays flat while the next chunk downloads alongside.
-STAGING_MEMORY_LIMIT = "256MB"
-# DuckDB's threads while a batch is standardized: one core is left to the extraction child, which
-# pages the next chunk meanwhile (with the emulator, on our 2-core machines). With both cores,
-# DuckDB's second thread only contended with it: a year of a large province ran 108.7 / 109.0 s
-# with two threads and 101.9 / 104.4 s with one (interleaved; pipeline CPU 145 -> 139 s), and a
-# nightly window (no child) took 4.17 / 4.17 s against 4.07 / 4.16 s.
-_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-STAGING_THREADS = max(1, _CORES - 1)
 # Temp dirs of a killed validate are swept after this long (a running one is never this old).
 STALE_TEMP_SECONDS = 24 * 3600
 
@@ -548,8 +537,8 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
         gx.name_run(run_id)
     try:
         con = duckdb.connect(":memory:", config={"temp_directory": str(staging / ".spill"),
-                                                 "memory_limit": STAGING_MEMORY_LIMIT,
-                                                 "threads": STAGING_THREADS})
+                                                 "memory_limit": runtime.STAGING_MEMORY_LIMIT,
+                                                 "threads": runtime.STAGING_THREADS})
         try:
             standardize.load_macros(con)
             for entity in ENTITIES:

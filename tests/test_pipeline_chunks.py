@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from conftest import REPO_ROOT, env_for
-from etl import landing, pipeline
+from etl import landing, pipeline, runtime
 
 NATURAL = (
     "p.procedure_code AS p_code, p.valid_from AS p_from, p.is_inferred AS p_inferred, "
@@ -177,7 +177,7 @@ def test_a_failing_load_stops_the_run_and_changes_nothing(emulator_factory, sett
 
 MMAP_PROBE = """
 import ctypes, sys
-from etl import landing, pipeline
+from etl import landing, pipeline, runtime
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in (
@@ -187,7 +187,7 @@ class MallInfo2(ctypes.Structure):
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = MallInfo2
 if sys.argv[1] == "set":
-    pipeline._map_large_blocks()
+    runtime.map_large_blocks()
 freed = bytearray(16 << 20)  # a mapped block, freed: glibc may lift its threshold to its size
 del freed
 before = libc.mallinfo2().hblks
@@ -199,7 +199,7 @@ print(libc.mallinfo2().hblks > before)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
 @pytest.mark.parametrize("mode, mapped", [("unset", "False"), ("set", "True")])
 def test_a_run_keeps_large_blocks_mapped(mode, mapped):
-    # A run calls _map_large_blocks first. In a fresh interpreter, once a large block was freed,
+    # A run calls runtime.map_large_blocks first. In a fresh interpreter, once a large block was freed,
     # glibc serves the next large one from the heap; with the call, from a mapping of its own.
     probe = subprocess.run([sys.executable, "-c", MMAP_PROBE, mode], cwd=REPO_ROOT,
                            capture_output=True, text=True, timeout=60)
