@@ -1,62 +1,83 @@
-"""The emulator's column-wise page renderer serves exactly the bytes of its per-record path.
+"""The emulator's renderer serves the generated records in the shapes source-api.md allows.
 
-`Generator.render_page` (what the feeds serve) must equal, byte for byte, `Generator.render` of
-each record of the page (the reference, still used by the paging faults): messy and clean
-spellings, invalid records, unknown references, every preset. Windows, read from per-day
+Every page of a few windows (messy and clean spellings, invalid records, unknown references,
+every preset) is read back with the test suite's own reading of the contract
+(tests/test_emulator.py): a valid record reads as the version generated for it, an invalid one
+is invalid for the reason it was generated with, and every messy shape appears. A record
+rendered alone (the paging faults) is the record of its page. Windows, read from per-day
 versions kept for the last clock, must hold exactly the versions current at the clock.
 """
 from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
+import unicodedata
+from collections import Counter
 
 import pytest
 import requests
 
-from etl.emulator.catalogue import day_number
-from etl.emulator.generator import DAY, DOSSIER_SMALL, ID_SPAN, PAYMENT_SMALL, Generator, Options
+from etl.contract import ENTITIES
+from etl.emulator.catalogue import day_number, day_of
+from etl.emulator.generator import (
+    DAY, DOSSIER_INVALID_KINDS, DOSSIER_SMALL, ID_SPAN, PAYMENT_INVALID_KINDS, PAYMENT_SMALL, Generator, Options,
+)
 from etl.emulator.server import page_body, parse_instant, to_local_seconds
+from tests.test_emulator import amount, channel_code, dossier_problems, int_code, parse_ts, payment_problems
 
-FEEDS = {"dossier": "/api/v1/hoso", "payment": "/api/v1/thanhtoan"}
+FEEDS = {name: ENTITIES[name].path for name in ("dossier", "payment")}
+STATUS = ("khoi-tao", "thanh-cong", "that-bai", "hoan-phi")
+# The reason tests/test_emulator.py's reading gives for each kind of invalid record.
+DOSSIER_REASONS = {"MaHoSo_empty": "empty MaHoSo", "MaTTHC_empty": "empty MaTTHC", "MaDonVi_empty": "empty MaDonVi",
+                   "TrangThaiHoSo_out_of_range": "TrangThaiHoSo", "TrangThaiHoSo_not_integer": "TrangThaiHoSo",
+                   "KenhThucHien_invalid": "KenhThucHien", "timestamp_impossible_date": "timestamp NgayNopHoSo",
+                   "timestamp_bad_format": "timestamp NgayNopHoSo", "timestamp_bad_hour": "timestamp NgayNopHoSo"}
+PAYMENT_REASONS = {"MaGiaoDich_empty": "empty MaGiaoDich", "SoTien_empty": "SoTien empty",
+                   "SoTien_unparseable": "SoTien unparseable", "SoTien_negative": "SoTien negative",
+                   "HinhThucThanhToan_invalid": "HinhThucThanhToan", "TrangThai_invalid": "TrangThai",
+                   "ThoiGianGD_empty": "ThoiGianGD empty", "ThoiGianGD_unparseable": "ThoiGianGD unparseable"}
 
 
 def _local(day: dt.date, hour: int = 0) -> int:
     return day_number(day) * DAY + hour * 3600
 
 
-def _reference(g: Generator, entity: str, window, lo: int, hi: int) -> list[bytes]:
-    return [g.render(entity, e) for e in window.entries(lo, hi)]
+def _wall(seconds: int) -> dt.datetime:
+    """Local seconds as the naive local datetime a source timestamp reads as."""
+    return dt.datetime(1970, 1, 1) + dt.timedelta(seconds=int(seconds))
 
 
-def _assert_same_page(g: Generator, entity: str, window, lo: int, hi: int, where: str) -> None:
-    page = g.render_page(entity, window, lo, hi)
-    expected = b",".join(_reference(g, entity, window, lo, hi))
-    if page != expected:  # show where, rather than two pages of bytes
-        at = next((n for n, (x, y) in enumerate(zip(page, expected)) if x != y),
-                  min(len(page), len(expected)))
-        around = slice(max(at - 200, 0), at + 200)
-        pytest.fail(f"{where}: first difference at byte {at} (record {expected[:at].count(b'},{')})\n"
-                    f" page      {page[around]!r}\n reference {expected[around]!r}")
-
-
-def _oddities(g: Generator, entity: str, window) -> tuple[int, int]:
-    """How many records of the window are served invalid, and how many carry unknown refs."""
-    names = DOSSIER_SMALL if entity == "dossier" else PAYMENT_SMALL
-    invalid = unknown = 0
-    for e in window.entries(0, len(window)):
-        dd = g.day(e.day)
-        row = dict(zip(names, (dd.small if entity == "dossier" else dd.p_small)[e.index].tolist()))
-        invalid += row["invalid"] > 0 and e.slot >= row["invalid_from"]
-        unknown += row["unknown_ref"] > 0
-    return invalid, unknown
+def _shape(value) -> str:
+    """How a value is spelled: the contract allows several shapes of one value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "number"
+    if not isinstance(value, str):
+        return type(value).__name__
+    if not value.strip():
+        return "spaces" if value else "empty string"
+    if value != value.strip():
+        return "padded"
+    if unicodedata.normalize("NFC", value) != value:
+        return "NFD"
+    if value.isdigit() and len(value) == 14:
+        return "yyyyMMddHHmmss"
+    if "/" in value:
+        return "dd/MM/yyyy"
+    if value.replace(".", "").isdigit() and "." in value:
+        return "dotted"
+    return "digits" if value.isdigit() else ("with unit" if value.endswith("đ") else "text")
 
 
 # (options, windows as (start, end, now) local instants, page size)
 CASES = {
     "large-messy": (
         Options(seed=7, start=dt.date(2024, 1, 1), end=dt.date(2024, 4, 1), size="large"),
-        [(_local(dt.date(2024, 3, 4)), _local(dt.date(2024, 3, 6)), _local(dt.date(2024, 4, 1))),
-         (_local(dt.date(2024, 3, 20), 9), _local(dt.date(2024, 3, 20), 15),
+        [(_local(dt.date(2024, 3, 20), 9), _local(dt.date(2024, 3, 20), 15),
           _local(dt.date(2024, 3, 25))),
          # the first days: fewer earlier days feed the window
          (_local(dt.date(2024, 1, 1)), _local(dt.date(2024, 1, 2)), _local(dt.date(2024, 4, 1)))],
@@ -80,36 +101,110 @@ CASES = {
 }
 
 
-def test_pages_equal_the_per_record_rendering():
-    totals = {"dossier": [0, 0, 0], "payment": [0, 0, 0]}  # records, invalid, unknown refs
+def _generated(g: Generator, entity: str, window, lo: int, hi: int) -> list[dict]:
+    """What was generated for records [lo, hi) of the window: columns, times, status, uniforms."""
+    names = DOSSIER_SMALL if entity == "dossier" else PAYMENT_SMALL
+    rows = []
+    for e in window.entries(lo, hi):
+        dd = g.day(e.day)
+        small = dd.small if entity == "dossier" else dd.p_small
+        t = (dd.t if entity == "dossier" else dd.p_t)[e.index].tolist()
+        st = (dd.st if entity == "dossier" else dd.p_st)[e.index, e.slot]
+        row = dict(zip(names, small[e.index].tolist()), t=t, status=int(st), slot=e.slot, day=e.day)
+        if entity == "payment":
+            row["agency"], row["proc"] = dd.small[row["dossier"], :2].tolist()
+        rows.append(row)
+    return rows
+
+
+def _check_record(g: Generator, entity: str, record: dict, row: dict, shapes: Counter, reasons: Counter) -> None:
+    """A record reads as what was generated for it (tests/test_emulator.py's reading of the contract)."""
+    cat = g.catalogue
+    for name, value in record.items():
+        shapes[(name, _shape(value))] += 1
+    problems = (dossier_problems if entity == "dossier" else payment_problems)(record)
+    if row["invalid"] and row["slot"] >= row["invalid_from"]:
+        kind = (DOSSIER_INVALID_KINDS if entity == "dossier" else PAYMENT_INVALID_KINDS)[row["invalid"] - 1]
+        expected = (DOSSIER_REASONS if entity == "dossier" else PAYMENT_REASONS)[kind]
+        assert problems == [expected], (kind, record)
+        reasons[kind] += 1
+        return
+    assert problems == [], (problems, record)
+    assert parse_ts(record["NgayCapNhat"]) == _wall(row["t"][row["slot"]]), record
+    proc_code, agency_code = record["MaTTHC"].strip(), record["MaDonVi"].strip()
+    assert (proc_code == cat.procedures[row["proc"]].code) == (row["unknown_ref"] != 1), record
+    assert (agency_code == cat.agencies[row["agency"]].code) == (row["unknown_ref"] != 2), record
+    first = min(row["t"][:2])  # submitted, else received (initiated, else settled)
+    if entity == "dossier":
+        assert int_code(record["TrangThaiHoSo"]) == row["status"], record
+        assert channel_code(record["KenhThucHien"]) == row["channel"], record
+        assert parse_ts(record["NgayNopHoSo"]) == _wall(first), record
+        assert record["MaHoSo"].rsplit("-", 2)[1] == day_of(row["day"]).strftime("%Y%m%d"), record
+    else:
+        assert amount(record["SoTien"]) == int(cat.proc_fee[row["proc"]]), record
+        assert record["TrangThai"].strip() == STATUS[row["status"]], record
+        assert parse_ts(record["ThoiGianGD"]) == _wall(first), record
+        assert (record.get("MaHoSo") or "").strip() != "" or row["unknown_ref"] == 3, record
+
+
+def _read_window(g: Generator, entity: str, window, size: int, shapes: Counter, reasons: Counter) -> None:
+    """Every page of the window, and a page past the end, read back record by record."""
+    key, order = ("MaHoSo" if entity == "dossier" else "MaGiaoDich"), []
+    for lo in range(0, len(window) + size, size):
+        page = json.loads(b"[" + g.render_page(entity, window, lo, lo + size) + b"]")
+        rows = _generated(g, entity, window, lo, lo + size)
+        assert len(page) == len(rows) == max(0, min(size, len(window) - lo))
+        for record, row in zip(page, rows):
+            _check_record(g, entity, record, row, shapes, reasons)
+        problems = dossier_problems if entity == "dossier" else payment_problems
+        order += [(parse_ts(r["NgayCapNhat"]), r[key]) for r in page if not problems(r)]
+    assert order == sorted(order), "pages are ordered by (NgayCapNhat, key)"
+
+
+# Spellings source-api.md allows, that the messy cases must serve and the clean one must not.
+MESSY_SHAPES = [("NgayCapNhat", "dd/MM/yyyy"), ("KenhThucHien", "digits"), ("KenhThucHien", "text"),
+                ("KenhThucHien", "NFD"), ("MaTTHC", "padded"), ("MaDonVi", "padded"), ("ChuHoSo", "NFD"),
+                ("TrangThaiHoSo", "digits"), ("TrangThaiHoSo", "padded"), ("SoDienThoai", "empty string"), ("SoDienThoai", "spaces"), ("SoTien", "digits"),
+                ("SoTien", "dotted"), ("SoTien", "with unit"), ("TrangThai", "padded"),
+                ("KenhThanhToan", "spaces"), ("HoSoCoThanhPhanSoHoa", "number")]
+
+
+def test_pages_read_as_the_generated_records_in_the_contract_shapes():
+    totals = Counter()
     for name, (opts, windows, size) in CASES.items():
         g = Generator(opts)
+        shapes, reasons = Counter(), Counter()
         for start, end, now in windows:
             for entity in FEEDS:
                 window = g.window(entity, start, end, now)
                 assert len(window) > 0, (name, entity)
-                for lo in range(0, len(window) + size, size):  # and a page past the end
-                    _assert_same_page(g, entity, window, lo, lo + size,
-                                      f"{name} {entity} window {start}..{end} page at {lo}")
-                invalid, unknown = _oddities(g, entity, window)
-                for k, count in enumerate((len(window), invalid, unknown)):
-                    totals[entity][k] += count
-    for entity, (records, invalid, unknown) in totals.items():
-        assert records >= 50_000, (entity, records)
-        assert invalid >= 200 and unknown >= 200, (entity, invalid, unknown)
+                _read_window(g, entity, window, size, shapes, reasons)
+                totals[entity] += len(window)
+        missing = [shape for shape in MESSY_SHAPES if not shapes[shape]]
+        if opts.clean:
+            assert not reasons and len(missing) == len(MESSY_SHAPES), (name, reasons, shapes)
+        else:
+            assert not missing, (name, missing)
+        if opts.invalid_rate >= 0.05:
+            assert set(reasons) == set(DOSSIER_INVALID_KINDS) | set(PAYMENT_INVALID_KINDS), (name, reasons)
+    assert totals["dossier"] >= 30_000 and totals["payment"] >= 10_000, totals
 
 
-def test_odd_page_bounds_and_single_records():
+def test_a_record_alone_is_the_record_in_its_page():
+    """The paging faults serve single records: each is, byte for byte, the record of its page."""
     g = Generator(Options(seed=9, start=dt.date(2024, 5, 1), end=dt.date(2024, 7, 1), size="small",
                           invalid_rate=0.2, unknown_ref_rate=0.2))
     for entity in FEEDS:
         window = g.window(entity, _local(dt.date(2024, 6, 3)), _local(dt.date(2024, 6, 4)),
                           _local(dt.date(2024, 7, 1)))
         n = len(window)
-        for lo, hi in [(0, 1), (n - 1, n), (-5, 3), (n, n + 10), (3, 2), (0, n)]:
-            _assert_same_page(g, entity, window, lo, hi, f"{entity} [{lo}, {hi})")
-        for lo in range(0, n):  # record by record
-            _assert_same_page(g, entity, window, lo, lo + 1, f"{entity} record {lo}")
+        alone = [g.render_records(entity, *window.rows(lo, lo + 1)) for lo in range(n)]
+        assert g.render_page(entity, window, 0, n) == b",".join(alone)
+        for lo, hi in [(0, 1), (n - 1, n), (-5, 3), (3, 2), (n, n + 10)]:
+            assert g.render_page(entity, window, lo, hi) == b",".join(alone[max(lo, 0):max(hi, 0)])
+        invalid = [r for r in json.loads(b"[" + b",".join(alone) + b"]")
+                   if (dossier_problems if entity == "dossier" else payment_problems)(r)]
+        assert len(invalid) >= 3, entity  # the invalid records' rows are rendered alone too
 
 
 def _brute_force_window(g: Generator, entity: str, start: int, end: int, now: int) -> list[tuple]:
@@ -151,7 +246,7 @@ def test_windows_hold_the_versions_current_at_the_clock():
 
 @pytest.mark.parametrize("entity", sorted(FEEDS))
 def test_served_pages_are_the_reference_bytes(emulator, entity):
-    """The HTTP body of every page, plain and gzipped, is the per-record rendering."""
+    """The HTTP body of every page, plain and gzipped, is the generator's rendering."""
     # The shared emulator (tests/conftest.py): seed 7, 2023-01-01..2023-03-01, 40 dossiers/day.
     g = Generator(Options(seed=7, start=dt.date(2023, 1, 1), end=dt.date(2023, 3, 1), dossiers_per_day=40))
     state = requests.get(f"{emulator.url}/_emulator/state",
@@ -163,7 +258,8 @@ def test_served_pages_are_the_reference_bytes(emulator, entity):
     assert pages >= 3
     for page in range(1, pages + 2):
         lo = (page - 1) * size
-        expected = page_body(page, size, pages, len(window), _reference(g, entity, window, lo, lo + size))
+        records = g.render_page(entity, window, lo, lo + size)
+        expected = page_body(page, size, pages, len(window), [records] if records else [])
         params = {"tuNgay": "2023-01-20T00:00:00+07:00", "denNgay": "2023-02-10T00:00:00+07:00",
                   "trang": page, "soBanGhi": size}
         for encoding in ("identity", "gzip"):

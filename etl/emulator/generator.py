@@ -152,7 +152,6 @@ class DayData:
     mess: np.ndarray    # float32 [n, N_MESS] uniforms that pick the messy spellings
     m: int
     p_small: np.ndarray  # int32 [m, len(PAYMENT_SMALL)]
-    p_amount: np.ndarray  # int64 [m]
     p_t: np.ndarray     # int64 [m, PAYMENT_SLOTS]
     p_st: np.ndarray    # int8 [m, PAYMENT_SLOTS] index into PAYMENT_STATUS
     p_mess: np.ndarray
@@ -198,7 +197,6 @@ def generate_day(cat: Catalogue, opts: Options, day: int) -> DayData:
         t=t, st=st, mess=mess,
         m=m,
         p_small=_pack([p[c] for c in PAYMENT_SMALL], np.int32, m),
-        p_amount=cat.proc_fee[d["proc"][p["dossier"]]],
         p_t=p["t"], p_st=p["st"],
         p_mess=rng.random((m, N_MESS), dtype=np.float32),
     )
@@ -450,52 +448,8 @@ _TOD_COMPACT = [f"{h:02d}{m:02d}{x:02d}" for h in range(24) for m in range(60) f
 _TOD_SLASHED = [f" {h:02d}:{m:02d}:{x:02d}" for h in range(24) for m in range(60) for x in range(60)]
 
 
-def format_local(t: int, slashed: bool = False) -> str:
-    """Local seconds as `yyyyMMddHHmmss` or `dd/MM/yyyy HH:mm:ss` (local time, no offset)."""
-    day, tod = divmod(t, DAY)
-    compact, slash = _day_text(day)
-    return slash + _TOD_SLASHED[tod] if slashed else compact + _TOD_COMPACT[tod]
-
-
 def _nfd(text: str) -> str:
     return unicodedata.normalize("NFD", text)
-
-
-class Mess:
-    """The spelling choices of one record, from its uniforms; all no-ops when clean."""
-    __slots__ = ("u", "clean", "slashed", "empty_value")
-
-    def __init__(self, u: list[float], clean: bool):
-        self.u, self.clean = u, clean
-        self.slashed = not clean and u[0] < 0.25
-        if clean:
-            self.empty_value = None
-        else:
-            v = u[5]
-            self.empty_value = None if v < 0.55 else ABSENT_FIELD if v < 0.7 else "" if v < 0.85 else "   "
-
-    def ts(self, t: int) -> str:
-        day, tod = divmod(t, DAY)
-        if self.slashed:
-            return _day_text(day)[1] + _TOD_SLASHED[tod]
-        return _day_text(day)[0] + _TOD_COMPACT[tod]
-
-    def empty(self):
-        """The record's way of writing an empty value: null, absent, "" or spaces."""
-        return self.empty_value
-
-    def pad(self, value: str, col: int, rate: float = 0.04) -> str:
-        if self.clean or self.u[col] >= rate:
-            return value
-        v = self.u[col] / rate
-        return f" {value}" if v < 0.4 else f"{value} " if v < 0.8 else f"  {value}  "
-
-    def int_code(self, value: int, col: int, rate: float):
-        """An integer code as a JSON number, or at `rate` as a string of digits (a few of
-        those padded with spaces)."""
-        if self.clean or self.u[col] >= rate:
-            return value
-        return f" {value} " if self.u[col] < rate * 0.1 else str(value)
 
 
 def _bad_timestamp(t: int, kind: str, u: float) -> str:
@@ -507,191 +461,14 @@ def _bad_timestamp(t: int, kind: str, u: float) -> str:
     return f"{compact}251000" if u < 0.5 else f"{slash} 25:10:00"
 
 
-class Renderer:
-    """Turns generated columns into the source's JSON records (spec field names live here)."""
-
-    def __init__(self, cat: Catalogue, opts: Options):
-        self.cat, self.opts = cat, opts
-        self.encoder = msgspec.json.Encoder()
-        self.agency_short = [a.short for a in cat.agencies]
-        self.fee_type = cat.proc_fee_type.tolist()
-        prefixes = sorted({f"{a.short}-" for a in cat.agencies})
-        self.agency_rank = np.array([prefixes.index(f"{a.short}-") for a in cat.agencies], dtype=np.int64)
-
-    def dossier_key(self, dd: DayData, i: int, agency: int | None = None) -> str:
-        compact, _ = _day_text(dd.day)
-        if agency is None:
-            agency = int(dd.small[i, D_AGENCY])
-        return f"{PROVINCE_SUFFIX}.{self.agency_short[agency]}-{compact}-{i + 1:07d}"
-
-    @staticmethod
-    def payment_key(dd: DayData, j: int) -> str:
-        compact, _ = _day_text(dd.day)
-        return f"GD{compact}{int(dd.p_small[j, P_DOSSIER]) + 1:07d}{int(dd.p_small[j, P_ATTEMPT])}"
-
-    def dossier(self, dd: DayData, i: int, slot: int) -> dict:
-        cat = self.cat
-        (agency, proc, channel, remote, applicant_type, return_mode, digitized, gender, family,
-         middle, given, invalid, invalid_from, unknown, result, result_form) = dd.small[i].tolist()
-        id_number, phone, due = dd.big[i].tolist()
-        t = dd.t[i].tolist()
-        status = int(dd.st[i, slot])
-        mx = Mess(dd.mess[i].tolist(), self.opts.clean)
-        proc_code = cat.procedures[proc].code
-        agency_code = cat.agencies[agency].code
-        if unknown == 1:
-            proc_code = f"2.{990000 + (dd.day + i) % 37:06d}"
-        elif unknown == 2:
-            agency_code = f"{900 + (dd.day + i) % 13:03d}.00.99.{PROVINCE_SUFFIX}"
-        received = slot >= 1 and t[1] < ABSENT
-        if applicant_type == 0:
-            names = (MIDDLE_FEMALE, GIVEN_FEMALE) if gender else (MIDDLE_MALE, GIVEN_MALE)
-            applicant = f"{FAMILY_NAMES[family]} {names[0][middle]} {names[1][given]}"
-        else:
-            kinds = BUSINESS_KINDS if applicant_type == 1 else ORG_KINDS
-            applicant = f"{kinds[id_number % 4]} {BUSINESS_WORDS[(id_number // 7) % len(BUSINESS_WORDS)]}"
-        rec = {
-            "MaHoSo": self.dossier_key(dd, i, agency),
-            "MaTTHC": mx.pad(proc_code, 3),
-            "MaDonVi": mx.pad(agency_code, 4),
-            "KenhThucHien": self._channel(channel, mx),
-            "NopTuXa": (mx.empty() if channel != 2 else
-                        remote if not mx.clean and mx.u[7] < 0.1 else str(remote)),
-            "LoaiDoiTuong": APPLICANT_TYPES[applicant_type],
-            "ChuHoSo": _nfd(applicant) if not mx.clean and mx.u[6] < 0.1 else applicant,
-            "SoGiayToChuHoSo": f"{id_number:012d}",
-            "SoDienThoai": f"0{phone}" if phone >= 0 else mx.empty(),
-            "NgayNopHoSo": mx.ts(t[0] if t[0] < ABSENT else t[1]),
-            "NgayTiepNhan": mx.ts(t[1]) if received else mx.empty(),
-            "NgayHenTra": mx.ts(due) if received and due >= 0 else mx.empty(),
-            "NgayKetThucXuLy": mx.ts(t[5]) if status in (9, 10) else mx.empty(),
-            "NgayTra": mx.ts(t[6]) if status == 10 else mx.empty(),
-            "TrangThaiHoSo": mx.int_code(status, 1, 0.3),
-            "HinhThucTra": mx.int_code(return_mode, 7, 0.2),
-            "HoSoCoThanhPhanSoHoa": digitized if not mx.clean and mx.u[7] > 0.9 else str(digitized),
-            "KetQuaSoHoa": RESULT_SPELLINGS[result_code(result, result_form, status,
-                                                        not mx.clean and mx.u[10] > 0.9)],
-            "NgayCapNhat": mx.ts(t[slot]),
-        }
-        if invalid and slot >= invalid_from:
-            self._break_dossier(rec, DOSSIER_INVALID_KINDS[invalid - 1], mx, t)
-        return rec
-
-    def _channel(self, channel: int, mx: Mess):
-        if mx.clean:
-            return channel
-        v = mx.u[2]
-        if v < 0.6:
-            return channel
-        if v < 0.75:
-            return str(channel)
-        label = CHANNEL_LABELS[channel]
-        return label if v < 0.88 else _nfd(label)
-
-    @staticmethod
-    def _break_dossier(rec: dict, kind: str, mx: Mess, t) -> None:
-        u = mx.u[8]
-        empty = (None, ABSENT_FIELD, "", "  ")[int(u * 4) % 4]
-        if kind == "MaHoSo_empty":
-            rec["MaHoSo"] = empty
-        elif kind == "MaTTHC_empty":
-            rec["MaTTHC"] = empty
-        elif kind == "MaDonVi_empty":
-            rec["MaDonVi"] = empty
-        elif kind == "TrangThaiHoSo_out_of_range":
-            rec["TrangThaiHoSo"] = (0, 11, "0", "12")[int(u * 4) % 4]
-        elif kind == "TrangThaiHoSo_not_integer":
-            rec["TrangThaiHoSo"] = ("4.5", "abc", 4.5, "hai")[int(u * 4) % 4]
-        elif kind == "KenhThucHien_invalid":
-            rec["KenhThucHien"] = (4, "Qua mạng", 0, "5")[int(u * 4) % 4]
-        else:
-            rec["NgayNopHoSo"] = _bad_timestamp(t[0] if t[0] < ABSENT else t[1], kind, u)
-
-    def payment(self, dd: DayData, j: int, slot: int) -> dict:
-        cat = self.cat
-        i, attempt, method, portal, invalid, invalid_from, unknown = dd.p_small[j].tolist()
-        t = dd.p_t[j].tolist()
-        mx = Mess(dd.p_mess[j].tolist(), self.opts.clean)
-        agency, proc = dd.small[i, :2].tolist()
-        proc_code = cat.procedures[proc].code
-        agency_code = cat.agencies[agency].code
-        dossier_key = self.dossier_key(dd, i, agency)
-        if unknown == 1:
-            proc_code = f"2.{990000 + (dd.day + j) % 37:06d}"
-        elif unknown == 2:
-            agency_code = f"{900 + (dd.day + j) % 13:03d}.00.99.{PROVINCE_SUFFIX}"
-        elif unknown == 3:
-            dossier_key = mx.empty()
-        elif unknown == 4:
-            dossier_key = f"{PROVINCE_SUFFIX}.XX-{_day_text(dd.day)[0]}-{9_000_000 + j:07d}"
-        first = t[0] if t[0] < ABSENT else t[1]
-        rec = {
-            "MaGiaoDich": f"GD{_day_text(dd.day)[0]}{i + 1:07d}{attempt}",
-            "MaHoSo": dossier_key,
-            "MaTTHC": mx.pad(proc_code, 3),
-            "MaDonVi": mx.pad(agency_code, 4),
-            "SoTien": self._amount(int(dd.p_amount[j]), mx),
-            "LoaiPhiLePhi": mx.pad(FEE_TYPE[self.fee_type[proc]], 9),
-            "HinhThucThanhToan": mx.pad(PAYMENT_METHOD[method], 2),
-            "KenhThanhToan": mx.pad(PAYMENT_PORTAL[portal], 7) if portal >= 0 else mx.empty(),
-            "TrangThai": mx.pad(PAYMENT_STATUS[int(dd.p_st[j, slot])], 1),
-            "ThoiGianGD": mx.ts(first),
-            "NgayCapNhat": mx.ts(t[slot]),
-        }
-        if invalid and slot >= invalid_from:
-            self._break_payment(rec, PAYMENT_INVALID_KINDS[invalid - 1], mx, first)
-        return rec
-
-    @staticmethod
-    def _amount(amount: int, mx: Mess):
-        if mx.clean:
-            return amount
-        v = mx.u[6]
-        if v < 0.5:
-            return amount
-        if v < 0.7:
-            return str(amount)
-        dotted = f"{amount:,}".replace(",", ".")
-        return dotted if v < 0.85 else f"{dotted} đ"
-
-    @staticmethod
-    def _break_payment(rec: dict, kind: str, mx: Mess, first: int) -> None:
-        u = mx.u[8]
-        empty = (None, ABSENT_FIELD, "", "  ")[int(u * 4) % 4]
-        if kind == "MaGiaoDich_empty":
-            rec["MaGiaoDich"] = empty
-        elif kind == "SoTien_empty":
-            rec["SoTien"] = empty
-        elif kind == "SoTien_unparseable":
-            rec["SoTien"] = ("1,5 triệu", "abc", "15O.000", "1.500.000 USD")[int(u * 4) % 4]
-        elif kind == "SoTien_negative":
-            amount = rec["SoTien"]
-            rec["SoTien"] = -50000 if not isinstance(amount, int) else -max(amount, 1000)
-        elif kind == "HinhThucThanhToan_invalid":
-            rec["HinhThucThanhToan"] = ("the-tin-dung", "online", "vi-dien-tu", "truc tuyen")[int(u * 4) % 4]
-        elif kind == "TrangThai_invalid":
-            rec["TrangThai"] = ("dang-xu-ly", "success", "thanh cong", "huy")[int(u * 4) % 4]
-        elif kind == "ThoiGianGD_empty":
-            rec["ThoiGianGD"] = empty
-        else:
-            rec["ThoiGianGD"] = _bad_timestamp(first, ("timestamp_impossible_date", "timestamp_bad_format",
-                                                       "timestamp_bad_hour")[int(u * 3) % 3], u)
-
-    def encode(self, rec: dict) -> bytes:
-        if ABSENT_FIELD in rec.values():
-            rec = {k: v for k, v in rec.items() if v is not ABSENT_FIELD}
-        return self.encoder.encode(rec)
-
-
 # ---------------------------------------------------------------- page rendering (columns → JSON)
 #
 # A feed page is rendered column-wise: each field's JSON fragment (`,"Name":value`) is built for
 # all records of the page at once, with numpy, from fixed layouts of digits or from tables of
-# the few spellings a field has; one join of all fragments makes the page. It mirrors the
-# per-record choices of Renderer and Mess byte for byte (tests/test_emulator_render.py proves
-# it); records the per-record path breaks (`_break_*`) are rare and taken from that path.
+# the few spellings a field has; one join of all fragments makes the page. Invalid records are
+# rare: the one field each breaks is replaced in its row.
 
-EMPTY_SPELLINGS = (None, ABSENT_FIELD, "", "   ")  # Mess.empty's choices, by code
+EMPTY_SPELLINGS = (None, ABSENT_FIELD, "", "   ")  # a record's empty value, by PageMess.empty code
 
 
 def _digit_pairs() -> np.ndarray:
@@ -778,10 +555,10 @@ class _Fragments:
 
 
 class PageMess:
-    """Mess's spelling choices for the rows of a page, as code columns; all 0 when clean."""
+    """The spelling choices of a page's rows, from their uniforms, as code columns; all 0 when clean."""
 
     def __init__(self, u: np.ndarray, clean: bool):
-        # float64, as Mess compares Python floats: float32 comparisons could differ.
+        # float64: the thresholds are float64, and the spellings served must not move with the dtype.
         self.u, self.clean = u.astype(np.float64), clean
         self.slashed = self.when(self.u[:, 0] < 0.25)
         self.empty = self.when(_choice(self.u[:, 5], (0.55, 0.7, 0.85)))
@@ -790,12 +567,12 @@ class PageMess:
         return np.zeros_like(codes) if self.clean else codes
 
     def pad(self, col: int, rate: float = 0.04) -> np.ndarray:
-        """0 as is, 1 " x", 2 "x ", 3 "  x  " (Mess.pad)."""
+        """0 as is, 1 " x", 2 "x ", 3 "  x  " (`_padded`)."""
         u = self.u[:, col]
         return self.when(np.where(u >= rate, 0, 1 + _choice(u / rate, (0.4, 0.8))))
 
     def int_code(self, col: int, rate: float) -> np.ndarray:
-        """0 a number, 1 its digits, 2 " digits " (Mess.int_code)."""
+        """0 a number, 1 its digits, 2 " digits " (`_int_spelled`)."""
         u = self.u[:, col]
         return self.when(np.where(u >= rate, 0, np.where(u < rate * 0.1, 2, 1)))
 
@@ -824,11 +601,11 @@ def _channel_spelled(channel: int, code: int):
     return (channel, str(channel), label, _nfd(label))[code]
 
 
-ORG_KIND_CHOICES = 4  # Renderer.dossier: kinds[id_number % 4]
+ORG_KIND_CHOICES = 4  # an organization's kind is kinds[id_number % 4]
 
 
 def _applicant_names() -> list[str]:
-    """Every applicant name of Renderer.dossier, by the code `_applicant_codes` gives: people
+    """Every applicant name (ChuHoSo), by the code `_applicant_codes` gives: people
     (gender, family, middle, given), then businesses and organizations (type, kind, word)."""
     people = [f"{FAMILY_NAMES[f]} {middle[m]} {given[g]}"
               for middle, given in ((MIDDLE_MALE, GIVEN_MALE), (MIDDLE_FEMALE, GIVEN_FEMALE))
@@ -860,7 +637,7 @@ def _number_or_digits(code: int):
 
 
 def _timestamps(name: str, t: np.ndarray, slashed: np.ndarray, close: bytes = b'"') -> np.ndarray:
-    """`,"name":"<Mess.ts(t)>"` fragments: yyyyMMddHHmmss, or dd/MM/yyyy HH:mm:ss where slashed."""
+    """`,"name":"<local time>"` fragments: yyyyMMddHHmmss, or dd/MM/yyyy HH:mm:ss where slashed."""
     day, tod = np.divmod(t, DAY)
     first = int(day.min())
     day -= first
@@ -902,29 +679,91 @@ def _payment_rows(dd: DayData, rows: np.ndarray) -> tuple[np.ndarray, ...]:
     small = dd.p_small.take(rows, 0)
     # `take` from contiguous arrays: from a column or column slice, it copies it whole first.
     owner = dd.small.take(small[:, P_DOSSIER], 0)[:, [D_AGENCY, D_PROC]]
-    return small, dd.p_amount.take(rows), dd.p_t.take(rows, 0), dd.p_st.take(rows, 0), \
+    return small, dd.p_t.take(rows, 0), dd.p_st.take(rows, 0), \
         dd.p_mess.take(rows, 0), owner
 
 
-class PageRenderer:
-    """Renders a page of feed records column-wise; the bytes are those of Renderer.encode of
-    Renderer.dossier/payment for each record."""
+BROKEN_EMPTY = (None, ABSENT_FIELD, "", "  ")  # an invalid record's empty key field, by int(u * 4) % 4
+# The field each kind of invalid record breaks, and its values by int(u * 4) % 4.
+DOSSIER_BREAKS = {
+    "MaHoSo_empty": ("MaHoSo", BROKEN_EMPTY),
+    "MaTTHC_empty": ("MaTTHC", BROKEN_EMPTY),
+    "MaDonVi_empty": ("MaDonVi", BROKEN_EMPTY),
+    "TrangThaiHoSo_out_of_range": ("TrangThaiHoSo", (0, 11, "0", "12")),
+    "TrangThaiHoSo_not_integer": ("TrangThaiHoSo", ("4.5", "abc", 4.5, "hai")),
+    "KenhThucHien_invalid": ("KenhThucHien", (4, "Qua mạng", 0, "5")),
+}
+PAYMENT_BREAKS = {
+    "MaGiaoDich_empty": ("MaGiaoDich", BROKEN_EMPTY),
+    "SoTien_empty": ("SoTien", BROKEN_EMPTY),
+    "SoTien_unparseable": ("SoTien", ("1,5 triệu", "abc", "15O.000", "1.500.000 USD")),
+    "HinhThucThanhToan_invalid": ("HinhThucThanhToan", ("the-tin-dung", "online", "vi-dien-tu", "truc tuyen")),
+    "TrangThai_invalid": ("TrangThai", ("dang-xu-ly", "success", "thanh cong", "huy")),
+    "ThoiGianGD_empty": ("ThoiGianGD", BROKEN_EMPTY),
+}
+TIMESTAMP_KINDS = ("timestamp_impossible_date", "timestamp_bad_format", "timestamp_bad_hour")
+# The fields of a record, in the order pages serve them (the fragments' columns).
+DOSSIER_FIELDS = ("MaHoSo", "MaTTHC", "MaDonVi", "KenhThucHien", "NopTuXa", "LoaiDoiTuong", "ChuHoSo",
+                  "SoGiayToChuHoSo", "SoDienThoai", "NgayNopHoSo", "NgayTiepNhan", "NgayHenTra",
+                  "NgayKetThucXuLy", "NgayTra", "TrangThaiHoSo", "HinhThucTra", "HoSoCoThanhPhanSoHoa",
+                  "KetQuaSoHoa", "NgayCapNhat")
+PAYMENT_FIELDS = ("MaGiaoDich", "MaHoSo", "MaTTHC", "MaDonVi", "SoTien", "LoaiPhiLePhi",
+                  "HinhThucThanhToan", "KenhThanhToan", "TrangThai", "ThoiGianGD", "NgayCapNhat")
 
-    def __init__(self, renderer: Renderer):
-        self.r, self.clean = renderer, renderer.opts.clean
-        cat = renderer.cat
+
+def broken_dossier_field(kind: str, u: float, submitted: int) -> tuple[str, object]:
+    """The field an invalid dossier of `kind` breaks and its value (`u`: the record's uniform)."""
+    if kind in TIMESTAMP_KINDS:
+        return "NgayNopHoSo", _bad_timestamp(submitted, kind, u)
+    name, values = DOSSIER_BREAKS[kind]
+    return name, values[int(u * 4) % 4]
+
+
+def broken_payment_field(kind: str, u: float, first: int, amount: int, as_number: bool) -> tuple[str, object]:
+    """The field an invalid payment of `kind` breaks and its value; a negative amount keeps
+    the number it would have been when spelled as one."""
+    if kind == "SoTien_negative":
+        return "SoTien", -max(amount, 1000) if as_number else -50000
+    if kind == "ThoiGianGD_unparseable":
+        return "ThoiGianGD", _bad_timestamp(first, TIMESTAMP_KINDS[int(u * 3) % 3], u)
+    name, values = PAYMENT_BREAKS[kind]
+    return name, values[int(u * 4) % 4]
+
+
+def _replace_field(row: np.ndarray, position: int, fragment: bytes) -> None:
+    """Put a field's fragment (`,"Name":value`, or b"" when absent) in a record's row of
+    fragments; the first field present opens the object with '{' instead of ','."""
+    if position > 0:
+        row[position] = fragment
+        return
+    row[0] = b"{" + fragment[1:]
+    if not fragment:
+        following = next(k for k in range(1, len(row)) if row[k])
+        row[following] = row[following][1:]
+
+
+class PageRenderer:
+    """Renders feed records (any rows of any days: a page, or single records) column-wise."""
+
+    def __init__(self, cat: Catalogue, opts: Options):
+        self.clean = opts.clean
+        self.encoder = msgspec.json.Encoder()
         self.n_procs, self.n_agencies = len(cat.procedures), len(cat.agencies)
-        # Known codes, then the unknown references the per-record path makes up.
+        agency_short = [a.short for a in cat.agencies]
+        prefixes = sorted({f"{short}-" for short in agency_short})
+        # Dossier keys sort as text by their agency part first: its rank among the agencies'.
+        self.agency_rank = np.array([prefixes.index(f"{short}-") for short in agency_short], dtype=np.int64)
+        # Known codes, then the codes made up for unknown references.
         procs = [p.code for p in cat.procedures] + [f"2.{990000 + k:06d}" for k in range(37)]
         agencies = [a.code for a in cat.agencies] + [
             f"{900 + k:03d}.00.99.{PROVINCE_SUFFIX}" for k in range(13)]
         # Dossier keys up to their date: one per agency, then the payments' unknown "XX".
-        keys = [self._open(f"{PROVINCE_SUFFIX}.{short}-") for short in renderer.agency_short]
+        keys = [self._open(f"{PROVINCE_SUFFIX}.{short}-") for short in agency_short]
         keys.append(self._open(f"{PROVINCE_SUFFIX}.XX-"))
         self.dossier_key = np.array([b'{"MaHoSo":' + k for k in keys], dtype=object)
         self.payment_key = np.array([b',"MaHoSo":' + k for k in keys], dtype=object)
-        fee_type, fees = renderer.fee_type, cat.proc_fee.tolist()
-        self.fees = cat.proc_fee
+        fee_type, fees = cat.proc_fee_type.tolist(), cat.proc_fee.tolist()
+        self.fees = cat.proc_fee  # a payment charges its procedure's fee
         spellings = {  # how each field's value follows from its code
             "MaTTHC": lambda c: _padded(procs[c // 4], c % 4),
             "MaDonVi": lambda c: _padded(agencies[c // 4], c % 4),
@@ -950,13 +789,12 @@ class PageRenderer:
     def _open(self, text: str) -> bytes:
         """A JSON string without its closing quote: JSON escapes character by character, so
         the rest of the string can follow."""
-        return self.r.encoder.encode(text)[:-1]
+        return self.encoder.encode(text)[:-1]
 
     def _field(self, name: str, value) -> bytes:
         if value is ABSENT_FIELD:
             return b""
-        encode = self.r.encoder.encode
-        return b"," + encode(name) + b":" + encode(value)
+        return b"," + self.encoder.encode(name) + b":" + self.encoder.encode(value)
 
     def _or_empty(self, name: str, fragments: np.ndarray, present: np.ndarray, mx: PageMess) -> np.ndarray:
         """The fragments where present, else the record's empty spelling of the field."""
@@ -976,34 +814,32 @@ class PageRenderer:
                 self.fragments["MaDonVi"](agency * 4 + mx.pad(4))]
 
     def dossiers(self, day_data, day: np.ndarray, index: np.ndarray, slot: np.ndarray) -> bytes:
-        """The records (day, index, slot) as Renderer.dossier spells them, joined by ','.
-        `day_data(day)` is the DayData of a day."""
-        return self._page(day_data, day, index, slot, _dossier_rows, self._dossier_fields, self.r.dossier)
+        """The dossiers (day, index, slot) as JSON objects joined by ','. `day_data(day)` is
+        the DayData of a day."""
+        return self._page(day_data, day, index, slot, _dossier_rows, self._dossier_fields)
 
     def payments(self, day_data, day: np.ndarray, index: np.ndarray, slot: np.ndarray) -> bytes:
-        """The records (day, index, slot) as Renderer.payment spells them, joined by ','."""
-        return self._page(day_data, day, index, slot, _payment_rows, self._payment_fields, self.r.payment)
+        """The payments (day, index, slot) as JSON objects joined by ','."""
+        return self._page(day_data, day, index, slot, _payment_rows, self._payment_fields)
 
-    def _page(self, day_data, day, index, slot, pick, fields, per_record) -> bytes:
-        """`fields` gives the fragments of every record, and which records the per-record path
-        must render instead (invalid ones, whose spelling is irregular). One join makes the
-        page: much cheaper than a join per record."""
+    def _page(self, day_data, day, index, slot, pick, fields) -> bytes:
+        """`fields` gives the fragments of every record, and the fields invalid records break.
+        One join makes the page: much cheaper than a join per record."""
         if len(day) == 0:
             return b""
         days = {d: day_data(d) for d in np.unique(day).tolist()}
-        fragments, irregular = fields(day, index, slot, *_gather(days, day, index, pick))
+        fragments, broken = fields(day, index, slot, *_gather(days, day, index, pick))
         parts = np.empty((len(day), len(fragments) + 1), dtype=object)  # a record a row, then ","
         for k, column in enumerate(fragments):
             parts[:, k] = column
         parts[:, -1] = b","
-        for p in np.flatnonzero(irregular).tolist():
-            parts[p, 1:-1] = b""
-            parts[p, 0] = self.r.encode(per_record(days[int(day[p])], int(index[p]), int(slot[p])))
+        for row, position, fragment in broken:
+            _replace_field(parts[row], position, fragment)
         parts[-1, -1] = b""
         return b"".join(parts.ravel().tolist())
 
     def _dossier_fields(self, day, index, slot, small, big, t, st, u):
-        """Fragments of each field of Renderer.dossier, and the invalid records."""
+        """Fragments of each field of DOSSIER_FIELDS, and the fields invalid records break."""
         k = len(day)
         c = dict(zip(DOSSIER_SMALL, small.T.astype(np.int64)))
         id_number, phone, due = big.T
@@ -1015,9 +851,12 @@ class PageRenderer:
         has_phone = phone >= 0
         ended = (status == 9) | (status == 10)
         submitted = np.where(t[:, 0] < ABSENT, t[:, 0], t[:, 1])
-        invalid = (c["invalid"] > 0) & (slot >= c["invalid_from"])
+        broken = [(row, DOSSIER_FIELDS.index(name), self._field(name, value)) for row, (name, value) in (
+            (row, broken_dossier_field(DOSSIER_INVALID_KINDS[c["invalid"][row] - 1], mx.u[row, 8],
+                                       int(submitted[row])))
+            for row in _invalid_rows(c, slot))]
         return [
-            self.dossier_key.take(c["agency"]), _text(k, _dates(day), b"-", (index + 1, 7), b'"'),
+            self.dossier_key.take(c["agency"]) + _text(k, _dates(day), b"-", (index + 1, 7), b'"'),
             *self._codes(c["proc"], c["agency"], c["unknown_ref"], day, index, mx),
             f["KenhThucHien"](channel * 4 + mx.when(_choice(mx.u[:, 2], (0.6, 0.75, 0.88)))),
             f["NopTuXa"](np.where(channel == 2, 4 + c["remote"] * 2 + 1 - mx.below(7, 0.1), mx.empty)),
@@ -1037,7 +876,7 @@ class PageRenderer:
             f["KetQuaSoHoa"](np.where(c["result_form"] > 0, 3 + c["result_form"],
                                       np.where(ended, c["result"], 0) + 2 * mx.above(10, 0.9))),
             _timestamps("NgayCapNhat", t[np.arange(k), slot], mx.slashed, b'"}'),
-        ], invalid
+        ], broken
 
     def _timestamp_or_empty(self, name: str, t: np.ndarray, present: np.ndarray, stand_in: np.ndarray,
                             mx: PageMess) -> np.ndarray:
@@ -1046,8 +885,8 @@ class PageRenderer:
         formatted = _timestamps(name, np.where(present, t, stand_in), mx.slashed)
         return self._or_empty(name, formatted, present, mx)
 
-    def _payment_fields(self, day, index, slot, small, amount, t, st, u, owner):
-        """Fragments of each field of Renderer.payment, and the records to render one by one."""
+    def _payment_fields(self, day, index, slot, small, t, st, u, owner):
+        """Fragments of each field of PAYMENT_FIELDS, and the fields invalid records break."""
         k = len(day)
         c = dict(zip(PAYMENT_SMALL, small.T.astype(np.int64)))
         agency, proc = owner.T.astype(np.int64)
@@ -1055,22 +894,24 @@ class PageRenderer:
         f = self.fragments
         date = _dates(day)
         unknown, portal = c["unknown_ref"], c["portal"]
-        invalid = (c["invalid"] > 0) & (slot >= c["invalid_from"])
-        # Amounts are spelled by procedure (a small code range): the generator charges the
-        # procedure's fee, any other amount would take the per-record path.
-        other_amount = amount != self.fees.take(proc)
+        first = np.where(t[:, 0] < ABSENT, t[:, 0], t[:, 1])
+        amount_spelling = mx.when(_choice(mx.u[:, 6], (0.5, 0.7, 0.85)))
+        broken = [(row, PAYMENT_FIELDS.index(name), self._field(name, value)) for row, (name, value) in (
+            (row, broken_payment_field(PAYMENT_INVALID_KINDS[c["invalid"][row] - 1], mx.u[row, 8],
+                                       int(first[row]), int(self.fees[proc[row]]), amount_spelling[row] == 0))
+            for row in _invalid_rows(c, slot))]
         return [
             _text(k, b'{"MaGiaoDich":"GD', date, (c["dossier"] + 1, 7), (c["attempt"], 1), b'"'),
             self._payment_dossier(c["dossier"], agency, unknown, date, index, mx),
             *self._codes(proc, agency, unknown, day, index, mx),
-            f["SoTien"](proc * 4 + mx.when(_choice(mx.u[:, 6], (0.5, 0.7, 0.85)))),
+            f["SoTien"](proc * 4 + amount_spelling),
             f["LoaiPhiLePhi"](proc * 4 + mx.pad(9)),
             f["HinhThucThanhToan"](c["method"] * 4 + mx.pad(2)),
             f["KenhThanhToan"](np.where(portal >= 0, 4 + portal * 4 + mx.pad(7), mx.empty)),
             f["TrangThai"](st[np.arange(k), slot].astype(np.int64) * 4 + mx.pad(1)),
-            _timestamps("ThoiGianGD", np.where(t[:, 0] < ABSENT, t[:, 0], t[:, 1]), mx.slashed),
+            _timestamps("ThoiGianGD", first, mx.slashed),
             _timestamps("NgayCapNhat", t[np.arange(k), slot], mx.slashed, b'"}'),
-        ], invalid | other_amount
+        ], broken
 
     def _payment_dossier(self, dossier, agency, unknown, date, index, mx: PageMess) -> np.ndarray:
         """MaHoSo of a payment: its dossier's key; none (3) or a made-up key (4) when unknown."""
@@ -1079,6 +920,63 @@ class PageRenderer:
         seq = np.where(made_up, 9_000_000 + index, dossier + 1)
         keys = self.payment_key.take(owner) + _text(len(date), date, b"-", (seq, 7), b'"')
         return self._or_empty("MaHoSo", keys, unknown != 3, mx)
+
+
+def _invalid_rows(c: dict, slot: np.ndarray) -> list[int]:
+    """Rows served invalid: records of an invalid kind, from their first invalid version on."""
+    return np.flatnonzero((c["invalid"] > 0) & (slot >= c["invalid_from"])).tolist()
+
+
+def agency_list(cat: Catalogue, seed: int, clean: bool) -> list[dict]:
+    """The agencies as the `donvi` list serves them: codes padded, names NFD, empties spelled
+    as the spellings of a page pick them (PageMess), one row of uniforms per agency."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xA9E]))
+    mx = PageMess(rng.random((len(cat.agencies), N_MESS)), clean)
+    spellings = zip(mx.pad(3, 0.05).tolist(), mx.pad(4, 0.05).tolist(), mx.pad(9, 0.05).tolist(),
+                    mx.below(6, 0.15).tolist(), mx.empty.tolist())
+    return [_spelled_agency(agency_record(a), *codes) for a, codes in zip(cat.agencies, spellings)]
+
+
+def _spelled_agency(rec: dict, code: int, level: int, other: int, nfd: int, empty: int) -> dict:
+    rec["MaDonVi"] = _padded(rec["MaDonVi"], code)
+    rec["CapDonVi"] = _padded(rec["CapDonVi"], level)
+    if nfd:
+        rec["TenDonVi"] = _nfd(rec["TenDonVi"])
+    for name in ("MaDonViCha", "MaDonViKeThua"):
+        rec[name] = EMPTY_SPELLINGS[empty] if rec[name] is None else _padded(rec[name], other)
+    if rec["HieuLucDen"] is None:
+        rec["HieuLucDen"] = EMPTY_SPELLINGS[empty]
+    return _present(rec)
+
+
+def procedure_list(cat: Catalogue, seed: int, clean: bool) -> list[dict]:
+    """The procedure versions as the `thutuc` list serves them, one row of uniforms per version."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x7707]))
+    versions = [(p, version) for p in cat.procedures for version in p.versions]
+    mx = PageMess(rng.random((len(versions), N_MESS)), clean)
+    spellings = zip(mx.pad(3, 0.05).tolist(), mx.pad(4, 0.05).tolist(), mx.pad(9, 0.05).tolist(),
+                    mx.below(6, 0.15).tolist(), mx.empty.tolist())
+    return [_spelled_procedure(dict(version), p, clean, *codes) for (p, version), codes in zip(versions, spellings)]
+
+
+def _spelled_procedure(rec: dict, p, clean: bool, code: int, service: int, level: int, nfd: int,
+                       empty: int) -> dict:
+    rec["MaTTHC"] = _padded(rec["MaTTHC"], code)
+    rec["MucDoDVC"] = _padded(rec["MucDoDVC"], service)
+    rec["CapThucHien"] = [_padded(value, level) for value in rec["CapThucHien"]]
+    if nfd:
+        rec["TenTTHC"] = _nfd(rec["TenTTHC"])
+    for name in ("ThoiHanGiaiQuyet", "HieuLucDen"):
+        if rec[name] is None:
+            rec[name] = EMPTY_SPELLINGS[empty]
+    if not p.internal and not clean:  # NoiBo as older exports write "not internal"
+        rec["NoiBo"] = (False, None, ABSENT_FIELD)[p.internal_spelling]
+    return _present(rec)
+
+
+def _present(rec: dict) -> dict:
+    """The record without the fields it leaves out ("empty = absent")."""
+    return {k: v for k, v in rec.items() if v is not ABSENT_FIELD}
 
 
 class Entry(NamedTuple):
@@ -1126,8 +1024,7 @@ class Generator:
     def __init__(self, opts: Options, max_cached_days: int = LIFE_DAYS + 16):
         self.opts = opts
         self.catalogue = build_catalogue(opts.seed, SIZES[opts.size], opts.start, opts.end)
-        self.renderer = Renderer(self.catalogue, opts)
-        self.pages = PageRenderer(self.renderer)
+        self.pages = PageRenderer(self.catalogue, opts)
         self.first_day = day_number(opts.start)
         self.end_day = day_number(opts.end)
         self._days: OrderedDict[int, DayData] = OrderedDict()
@@ -1137,42 +1034,15 @@ class Generator:
 
     # ------------------------------------------------------------ reference lists
     def agencies(self) -> list[dict]:
-        rng = np.random.default_rng(np.random.SeedSequence([self.opts.seed, 0xA9E]))
-        out = []
-        for a in self.catalogue.agencies:
-            rec = agency_record(a)
-            mx = Mess(rng.random(N_MESS).tolist(), self.opts.clean)
-            rec["MaDonVi"] = mx.pad(rec["MaDonVi"], 3, 0.05)
-            rec["CapDonVi"] = mx.pad(rec["CapDonVi"], 4, 0.05)
-            if not mx.clean and mx.u[6] < 0.15:
-                rec["TenDonVi"] = _nfd(rec["TenDonVi"])
-            for name in ("MaDonViCha", "MaDonViKeThua", "HieuLucDen"):
-                if rec[name] is None:
-                    rec[name] = mx.empty()
-                elif name != "HieuLucDen":
-                    rec[name] = mx.pad(rec[name], 9, 0.05)
-            out.append({k: v for k, v in rec.items() if v is not ABSENT_FIELD})
-        return out
+        return agency_list(self.catalogue, self.opts.seed, self.opts.clean)
 
     def procedures(self) -> list[dict]:
-        rng = np.random.default_rng(np.random.SeedSequence([self.opts.seed, 0x7707]))
-        out = []
-        for p in self.catalogue.procedures:
-            for version in p.versions:
-                rec = dict(version)
-                mx = Mess(rng.random(N_MESS).tolist(), self.opts.clean)
-                rec["MaTTHC"] = mx.pad(rec["MaTTHC"], 3, 0.05)
-                rec["MucDoDVC"] = mx.pad(rec["MucDoDVC"], 4, 0.05)
-                rec["CapThucHien"] = [mx.pad(level, 9, 0.05) for level in rec["CapThucHien"]]
-                if not mx.clean and mx.u[6] < 0.15:
-                    rec["TenTTHC"] = _nfd(rec["TenTTHC"])
-                for name in ("ThoiHanGiaiQuyet", "HieuLucDen"):
-                    if rec[name] is None:
-                        rec[name] = mx.empty()
-                if not p.internal and not mx.clean:
-                    rec["NoiBo"] = (False, None, ABSENT_FIELD)[p.internal_spelling]
-                out.append({k: v for k, v in rec.items() if v is not ABSENT_FIELD})
-        return out
+        return procedure_list(self.catalogue, self.opts.seed, self.opts.clean)
+
+    def reference_records(self, entity: str) -> bytes:
+        """The records of a reference list ("agency" or "procedure") as JSON joined by ','."""
+        records = self.agencies() if entity == "agency" else self.procedures()
+        return b",".join(self.pages.encoder.encode(r) for r in records)
 
     # ------------------------------------------------------------ feeds
     def day(self, day: int) -> DayData:
@@ -1234,7 +1104,7 @@ class Generator:
         if entity == "dossier":
             packed = dd.small[chosen]
             keyless = (packed[:, D_INVALID] == 1) & (slots >= packed[:, D_INVALID_FROM])
-            rank = self.renderer.agency_rank[packed[:, D_AGENCY]]
+            rank = self.pages.agency_rank[packed[:, D_AGENCY]]
             key = rank * 10**15 + date * ID_SPAN + chosen + 1
         else:
             packed = dd.p_small[chosen]
@@ -1242,19 +1112,14 @@ class Generator:
             key = date * 10**8 + (packed[:, P_DOSSIER].astype(np.int64) + 1) * 10 + packed[:, P_ATTEMPT]
         return np.where(keyless, -1, key).astype(np.int64)
 
-    def render(self, entity: str, entry: Entry, slot: int | None = None) -> bytes:
-        dd = self.day(entry.day)
-        slot = entry.slot if slot is None else slot
-        if entity == "dossier":
-            return self.renderer.encode(self.renderer.dossier(dd, entry.index, slot))
-        return self.renderer.encode(self.renderer.payment(dd, entry.index, slot))
-
     def render_page(self, entity: str, window: Window, lo: int, hi: int) -> bytes:
-        """`render` of each record [lo, hi) of the window, joined by ',', in one column-wise pass."""
-        day, index, slot = window.rows(lo, hi)
-        if entity == "dossier":
-            return self.pages.dossiers(self.day, day, index, slot)
-        return self.pages.payments(self.day, day, index, slot)
+        """Records [lo, hi) of the window as JSON objects joined by ','."""
+        return self.render_records(entity, *window.rows(lo, hi))
+
+    def render_records(self, entity: str, day, index, slot) -> bytes:
+        """The records (day, index within the day, slot) as JSON objects joined by ','."""
+        render = self.pages.dossiers if entity == "dossier" else self.pages.payments
+        return render(self.day, *(np.asarray(column, dtype=np.int64) for column in (day, index, slot)))
 
     def previous_version(self, entity: str, entry: Entry, start: int) -> int | None:
         """The slot of the record's previous version when it too lies in the window, else None."""

@@ -320,8 +320,8 @@ class Handler(BaseHTTPRequestHandler):
             body = self._feed_page(FEEDS[path], query, fault)
         else:
             g = state.generator
-            records = g.agencies() if path == "/api/v1/donvi" else g.procedures()
-            body = b'{"duLieu":[' + b",".join(g.renderer.encoder.encode(r) for r in records) + b"]}"
+            records = g.reference_records("agency" if path == "/api/v1/donvi" else "procedure")
+            body = b'{"duLieu":[' + records + b"]}"
         if fault == "truncated":
             body = body[: max(1, len(body) // 2)]
         if fault == "drop":
@@ -370,7 +370,8 @@ class Handler(BaseHTTPRequestHandler):
             # Some records of the previous page again (a server re-reading a moving cursor).
             earlier = [e for e in window.entries(lo - size, lo) if g.is_repeatable(e)]
             count = 1 + int(state.fault_rng_draw() * min(5, len(earlier))) if earlier else 0
-            extra = [g.render(entity, e) for e in earlier[-count:]] if count else []
+            repeated = earlier[-count:] if count else []
+            extra = [g.render_records(entity, *zip(*((e.day, e.index, e.slot) for e in repeated)))] if repeated else []
         elif fault == "mutate":
             # The data changed while the client paged: records served now in their previous
             # version reappear later in their current one; the totals move.
@@ -378,10 +379,10 @@ class Handler(BaseHTTPRequestHandler):
             for e in window.entries(lo, lo + 4 * size):
                 previous = g.previous_version(entity, e, a)
                 if previous is not None:
-                    stale.append(g.render(entity, e, previous))
+                    stale.append((e.day, e.index, previous))
                     if len(stale) >= 3:
                         break
-            extra = stale
+            extra = [g.render_records(entity, *zip(*stale))] if stale else []
             total += len(stale) + 1
         pages = -(-total // size)
         return page_body(page, size, pages, total, [*extra, records] if records else extra)
