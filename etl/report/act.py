@@ -133,7 +133,7 @@ class ActSection:
 def collect(con, rows: Callable[..., list[dict[str, Any]]], has_relation: Callable[..., bool],
             params: dict[str, Any], kpi_order: tuple[str, ...]) -> ActSection:
     """The section's figures for the period in params ($period_type, $period_start, $period_end);
-    `rows` runs a sql/report file, `has_relation` looks a view up (both from etl.report)."""
+    `rows` runs a sql/report file, `has_relation` looks a view up (both from data.py)."""
     if not all(has_relation(con, "mart", view) for view in REQUIRED_VIEWS):
         return ActSection(available=False, agencies=[])
     params = {**params, "focus_top": FOCUS_TOP}

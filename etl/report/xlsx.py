@@ -1,6 +1,6 @@
-"""The report's XLSX workbook: the same tables as the HTML report (etl/report.py), as numbers.
+"""The report's XLSX workbook: the same tables as the HTML report (html.py), as numbers.
 
-Takes the `ReportData` that etl.report collected and a language; writes one sheet per table (rates
+Takes the `ReportData` that data.py collected and a language; writes one sheet per table (rates
 as fractions formatted %, days as days), the act section's rows with every dossier id the HTML
 shortens, and a sheet saying where the figures come from. Nothing is read from the warehouse here.
 """
@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from etl import report_act
-from etl.report import (
-    DAY_KPIS, KPI_CODES, TEXT, ReportData, _agency_name, _group_label, fmt_number, fmt_target,
-    fmt_timestamp, kpi_label, targeted_kpis,
+from etl.contract import KPI_CODES
+from etl.report import act as report_act
+from etl.report.data import ReportData, targeted_kpis
+from etl.report.text import (
+    DAY_KPIS, TEXT, _agency_name, _group_label, fmt_number, fmt_target, fmt_timestamp, kpi_label,
 )
 
 
