@@ -22,6 +22,7 @@ _PERMANENT = (
     ("etl.validation", "BlockingValidationError"),
     ("etl.load", "LoadError"),
     ("etl.pilot", "PilotFileError"),
+    ("etl.report.data", "ReportError"),
 )
 
 
@@ -39,10 +40,10 @@ def redact(text: str, secret: str | None) -> str:
 
 
 def one_line(stage: str, exc: BaseException, secret: str | None) -> str:
-    """`<stage> failed (<kind>, <Type>): <message>` on one line, without the secret."""
-    kind = "permanent" if is_permanent(exc) else "transient"
+    """`<stage> failed permanently|transiently (<Type>): <message>`, one line, without the secret."""
+    how = "permanently" if is_permanent(exc) else "transiently"
     message = " ".join(str(exc).split())
-    return redact(f"{stage} failed ({kind}, {type(exc).__name__}): {message}", secret)
+    return redact(f"{stage} failed {how} ({type(exc).__name__}): {message}", secret)
 
 
 def exit_code(exc: BaseException) -> int:

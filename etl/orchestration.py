@@ -97,7 +97,8 @@ def task_body(stage: str) -> Callable:
                 with runtime.tuned():
                     return body(settings, *args)
             except Exception as exc:
-                message = errors.one_line(stage, exc, settings.api_token)
+                what = " ".join([stage, *(str(arg) for arg in args if not isinstance(arg, list))])
+                message = errors.one_line(what, exc, settings.api_token)
                 if errors.is_permanent(exc):
                     from airflow.sdk.exceptions import AirflowFailException
 

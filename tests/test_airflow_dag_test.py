@@ -156,7 +156,7 @@ def test_extract_retries_through_a_source_outage(emulator_factory, settings_for,
     assert result.state == "success", result.output[-5000:]
     extract = result.tasks["extract_dossier"]
     assert extract["state"] == "success" and extract["try_number"] >= 2, extract
-    assert "transient source fault" in result.output
+    assert "extract dossier 2023-03-05 failed transiently (SourceUnavailable)" in result.output
 
 
 def test_wrong_token_fails_extract_at_once_without_leaking_it(emulator, settings_for, airflow_home):

@@ -83,7 +83,7 @@ def test_chunked_run_equals_one_batch(emulator_factory, settings_for, tmp_path, 
     # Between two chunks' loads the warehouse's cap is lowered; here below what the open
     # transaction holds, so DuckDB refuses it, and the run must go on (a refused SET aborts the
     # transaction it runs in: with a 16 MB cap, half a year of a large province failed so).
-    monkeypatch.setattr(pipeline, "WAREHOUSE_IDLE_MEMORY_LIMIT", "1KB")
+    monkeypatch.setattr(runtime, "WAREHOUSE_IDLE_MEMORY_LIMIT", "1KB")
     try:
         whole = pipeline.run(one, start, end, chunk_records=10**9)
         whole_lines = log_file.read_text().splitlines()
