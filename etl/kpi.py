@@ -23,7 +23,7 @@ import duckdb
 
 from etl.config import Settings
 from etl.contract import KPIS
-from etl.warehouse import SQL_DIR, connect, open_warehouse, read_sql, transaction
+from etl.warehouse import connect, migrations, open_warehouse, read_sql, transaction
 
 # The SQL file of each KPI, in kpis.md's order (tests add one to check the runner).
 KPI_FILES: dict[str, str] = {kpi.code: kpi.sql_file for kpi in KPIS}
@@ -129,12 +129,12 @@ def _drop_temp_objects(con: duckdb.DuckDBPyConnection) -> None:
 
 def _view_definitions() -> list[tuple[str, str]]:
     """(SQL, stamp) per view file, in order. The stamp, the comment its views carry, names the
-    file and fingerprints its definition with the DDL: DuckDB checks a view's column types
+    file and fingerprints its definition with the migrations: DuckDB checks a view's column types
     against the ones it was created with, so a table change must re-create the views too.
     """
     ddl = hashlib.sha256()
-    for ddl_file in sorted((SQL_DIR / "ddl").glob("*.sql")):
-        ddl.update(ddl_file.read_bytes())
+    for migration in migrations():
+        ddl.update(migration.path.read_bytes())
     definitions = []
     for sql_file in VIEW_FILES:
         sql = read_sql(sql_file)
@@ -177,24 +177,6 @@ def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"COMMENT ON VIEW mart.{name} IS '{stamp}'")
 
 
-# The newest term of intermediate.kpi_month_term: a table without it was made by an earlier
-# month_terms.sql, whose CREATE … IF NOT EXISTS would keep it as it is.
-_NEWEST_TERM = "digitized_returned"
-
-
-def _terms_current(con: duckdb.DuckDBPyConnection) -> bool:
-    """Both derived caches exist, in the shape month_terms.sql defines now."""
-    (tables, newest), = con.execute(
-        "SELECT (SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'intermediate' "
-        "        AND table_name = 'kpi_month_paid_dossier' AND database_name = current_database()), "
-        "       (SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'intermediate' "
-        "        AND table_name = 'kpi_month_term' AND column_name = ? "
-        "        AND database_name = current_database())",
-        [_NEWEST_TERM],
-    ).fetchall()
-    return tables > 0 and newest > 0
-
-
 def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:
     """Rebuild the periods in audit.kpi_dirty_period, then clear them.
 
@@ -207,10 +189,6 @@ def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:
         refresh_targets(con)
         ensure_views(con)
         return 0
-    if not _terms_current(con):
-        # A warehouse from before these caches or their newest terms: the months not requested
-        # would be missing from them (month_terms.sql).
-        return rebuild_all(con)
     written = _rebuild(
         con,
         "CREATE OR REPLACE TEMP TABLE kpi_requested_period AS "
@@ -226,7 +204,6 @@ def rebuild_all(con: duckdb.DuckDBPyConnection) -> int:
     # Every month is recomputed from the facts, into the table as month_terms.sql defines it now.
     con.execute("DROP TABLE IF EXISTS intermediate.kpi_month_term")
     con.execute("DROP TABLE IF EXISTS intermediate.kpi_month_paid_dossier")
-    con.execute("DROP TABLE IF EXISTS mart.kpi_month_term")  # where earlier versions kept the terms
     written = _rebuild(con, read_sql("marts/periods_all.sql"))
     con.execute("DELETE FROM audit.kpi_dirty_period")
     return written

@@ -94,18 +94,10 @@ def local_timestamp(text: str) -> datetime:
 
 
 def _window_entries(document: Any) -> list[dict]:
-    """windows.json as a list of windows each naming its entity.
-
-    Accepts a list of windows (each with "entity"), or an object keyed by entity whose values
-    are lists of windows, or such an object under "windows".
-    """
-    if isinstance(document, dict) and "windows" in document:
-        document = document["windows"]
-    if isinstance(document, list):
-        return document
-    if isinstance(document, dict):
-        return [dict(window, entity=entity) for entity, windows in document.items() for window in windows]
-    raise LoadError("windows.json: expected a list of windows or an object keyed by entity")
+    """windows.json: a list of windows, each naming its entity (etl/validation.py writes it)."""
+    if not isinstance(document, list):
+        raise LoadError("windows.json: expected a list of windows")
+    return document
 
 
 def read_windows(batch_dir: Path) -> list[tuple[str, datetime, datetime, int, int]]:

@@ -7,7 +7,9 @@
 -- (a load marks dirty every month in which a record it touched counts, old or new state).
 -- agency_code is the dossier's or the payment's own MaDonVi; null only for payments without
 -- one, which count for `*` alone. A month has rows exactly when an event of kpis.md "Periods"
--- falls in it.
+-- falls in it. A derived cache, created here when missing: a change to its shape (or to
+-- kpi_month_paid_dossier's) is a migration that drops both and marks every period dirty, as
+-- sql/migrations/0003_kpi_terms_rebuilt.sql does.
 CREATE TABLE IF NOT EXISTS intermediate.kpi_month_term (
     month_start       DATE NOT NULL,
     agency_code       VARCHAR,
@@ -41,8 +43,8 @@ CREATE TABLE IF NOT EXISTS intermediate.kpi_month_term (
 -- these rows are the ones that can match, one per (month, paid dossier). Kept like the terms:
 -- a load marks dirty the month of every payment it touched, in its old and new state, so after
 -- the months below are recomputed each month's rows equal its payments. Complete only when every
--- month with payments was computed since the table was made: a full rebuild drops it, and a
--- warehouse without it gets a full rebuild (kpi.py). Every refresh probes all of its rows, so
+-- month with payments was computed since the table was made: a full rebuild drops it, and the
+-- migration that dropped it marked every period dirty. Every refresh probes all of its rows, so
 -- the ids are stored uncompressed: FSST-decoding ~1.2M ids took ~30 ms of a month's refresh.
 CREATE TABLE IF NOT EXISTS intermediate.kpi_month_paid_dossier (
     month_start  DATE NOT NULL,

@@ -7,8 +7,8 @@ WHERE EXISTS (
     WHERE r.period_type = v.period_type AND r.period_start = v.period_start
 );
 
--- The table has no key index (030_mart.sql): a KPI file giving a (period, agency) twice fails the
--- rebuild here, naming the row, instead of writing it twice.
+-- The table has no key index (migrations/0001_baseline.sql): a KPI file giving a (period,
+-- agency) twice fails the rebuild here, naming the row, instead of writing it twice.
 SELECT error(format('KPI {} gives {} rows for {} {} agency {}',
                     kpi_code, count(*), period_type, period_start, agency_code))
 FROM kpi_result

@@ -1,3 +1,10 @@
+-- reads: nothing
+-- writes: schemas core, mart, audit, intermediate; every core, audit and mart table
+-- The warehouse as release v1.1 created it (sql/ddl/ before versioned migrations), the baseline.
+-- Idempotent (IF NOT EXISTS throughout) because a warehouse made before audit.schema_version
+-- runs it too before it is stamped (etl/warehouse.py). A change to a table is a new migration,
+-- never an edit here: an existing warehouse would not see it.
+
 -- Star schema (operations.md "Warehouse layout"). Timestamps are local Asia/Ho_Chi_Minh wall time
 -- (TIMESTAMP without zone): every KPI is defined on local days, and Viet Nam has no DST.
 CREATE SCHEMA IF NOT EXISTS core;
@@ -122,11 +129,6 @@ CREATE TABLE IF NOT EXISTS core.fact_payment (
     run_id               VARCHAR NOT NULL
 );
 
--- Source contract v1.1 columns reach a warehouse created before them (CREATE … IF NOT EXISTS
--- leaves an existing table as it was). Rows loaded before hold NULL, read as false.
-ALTER TABLE core.dim_procedure ADD COLUMN IF NOT EXISTS is_internal BOOLEAN;
-ALTER TABLE core.fact_dossier ADD COLUMN IF NOT EXISTS result_digitized BOOLEAN;
-
 -- Paper-free pilot registrations (operations.md TTHC_PILOT_FILE), with their history: one row per
 -- distinct readable registration per span of days on which the file held it. A run that reads
 -- the file closes the rows it no longer holds (registered_to) and opens the new ones; the KPIs
@@ -144,4 +146,80 @@ CREATE TABLE IF NOT EXISTS core.dim_pilot_registration (
     registered_from  DATE NOT NULL,           -- local day of the first run whose file held it
     registered_to    DATE,                    -- local day of the first run whose file no longer did
     run_id           VARCHAR NOT NULL         -- the run that opened it
+);
+-- The migrations applied (sql/migrations/NNNN_<name>.sql), one row each, written by
+-- etl/warehouse.py after the file ran in the same transaction. applied_at is UTC wall time.
+CREATE TABLE IF NOT EXISTS audit.schema_version (
+    version     INTEGER PRIMARY KEY,
+    name        VARCHAR NOT NULL,
+    applied_at  TIMESTAMP NOT NULL
+);
+
+-- Audit (operations.md): counts that balance, quarantined records, validation results.
+CREATE TABLE IF NOT EXISTS audit.run_counts (
+    run_id        VARCHAR NOT NULL,
+    entity        VARCHAR NOT NULL,           -- dossier | payment | agency | procedure | pilot
+    window_start  TIMESTAMP NOT NULL,         -- local time
+    window_end    TIMESTAMP NOT NULL,
+    extracted     BIGINT NOT NULL,
+    loaded        BIGINT NOT NULL,
+    quarantined   BIGINT NOT NULL,
+    duplicates    BIGINT NOT NULL,
+    PRIMARY KEY (run_id, entity, window_start),
+    CHECK (extracted = loaded + quarantined + duplicates)
+);
+
+CREATE TABLE IF NOT EXISTS audit.quarantine (
+    run_id        VARCHAR NOT NULL,
+    entity        VARCHAR NOT NULL,
+    record_key    VARCHAR,                    -- null when the key itself is empty
+    reasons       VARCHAR NOT NULL,           -- '; '-joined human-readable reasons
+    record        VARCHAR NOT NULL,           -- the landed (pseudonymized) record, JSON
+    window_start  TIMESTAMP,
+    record_hash   VARCHAR NOT NULL,           -- sha256 of `record`: one row per invalid record per run
+    PRIMARY KEY (run_id, entity, record_hash)
+);
+
+CREATE TABLE IF NOT EXISTS audit.validation_result (
+    run_id            VARCHAR NOT NULL,
+    entity            VARCHAR NOT NULL,
+    expectation       VARCHAR NOT NULL,       -- expectation type
+    column_name       VARCHAR,
+    blocking          BOOLEAN NOT NULL,
+    success           BOOLEAN NOT NULL,
+    element_count     BIGINT,
+    unexpected_count  BIGINT,
+    reason            VARCHAR,
+    PRIMARY KEY (run_id, entity, expectation, column_name)
+);
+
+-- Periods whose KPI rows must be rebuilt: written by load (old and new state of every record it
+-- touched), consumed by kpi.rebuild_pending in the same transaction as the rebuild.
+CREATE TABLE IF NOT EXISTS audit.kpi_dirty_period (
+    period_type   VARCHAR NOT NULL,           -- month | quarter | year
+    period_start  DATE NOT NULL,
+    PRIMARY KEY (period_type, period_start)
+);
+-- KPI contract (kpis.md): the shape of these two tables is fixed.
+CREATE TABLE IF NOT EXISTS mart.kpi_target (
+    kpi_code  VARCHAR PRIMARY KEY,
+    target    DOUBLE,
+    source    VARCHAR
+);
+
+-- One row per (period_type, period_start, agency_code, kpi_code). The grain holds by
+-- construction (each KPI file groups by it; replace_values.sql deletes a period before inserting
+-- it), and the tests check it; no PRIMARY KEY: its index made a refresh's delete and reinsert of
+-- a few thousand rows, and their commit, cost about as much as computing them. A warehouse
+-- created with the key keeps it and works the same.
+CREATE TABLE IF NOT EXISTS mart.kpi_value (
+    period_type   VARCHAR NOT NULL,
+    period_start  DATE NOT NULL,
+    agency_code   VARCHAR NOT NULL,
+    kpi_code      VARCHAR NOT NULL,
+    numerator     DOUBLE NOT NULL,
+    denominator   BIGINT NOT NULL,
+    value         DOUBLE NOT NULL,
+    target        DOUBLE,
+    met           BOOLEAN
 );
