@@ -746,7 +746,7 @@ def test_the_emulator_keeps_the_days_off_of_the_warehouse_calendar(tmp_path):
     emulator skips for due dates is a day core.dim_date calls no working day, and vice versa."""
     import numpy as np
 
-    from etl.emulator import generator
+    from etl.emulator import workdays
     from etl.warehouse import connect, ensure_schema
 
     con = connect(tmp_path / "calendar.duckdb")
@@ -757,8 +757,8 @@ def test_the_emulator_keeps_the_days_off_of_the_warehouse_calendar(tmp_path):
     finally:
         con.close()
     days = np.array([np.datetime64(day) for day, _ in rows])
-    emulated = np.is_busday(days, busdaycal=generator.BUSDAYS)
+    emulated = np.is_busday(days, busdaycal=workdays.BUSDAYS)
     assert [bool(x) for x in emulated] == [working for _, working in rows]
     # Days the emulator's own table used to miss: observed New Year and National Day of 2023, Tết 2028.
     assert not np.is_busday(np.array(["2023-01-02", "2023-09-04", "2028-01-26"], dtype="datetime64[D]"),
-                            busdaycal=generator.BUSDAYS).any()
+                            busdaycal=workdays.BUSDAYS).any()

@@ -219,7 +219,8 @@ def test_pilot_file_does_not_change_the_served_data(v11):
 
 
 def test_pilot_file_is_a_function_of_the_options(v11, tmp_path):
-    from etl.emulator.generator import Generator, Options
+    from etl.emulator.days import Options
+    from etl.emulator.generator import Generator
     from etl.emulator.pilot import write_pilot_file
 
     def written(seed: int):

@@ -20,9 +20,11 @@ import requests
 
 from etl.contract import ENTITIES
 from etl.emulator.catalogue import day_number, day_of
-from etl.emulator.generator import (
-    DAY, DOSSIER_INVALID_KINDS, DOSSIER_SMALL, ID_SPAN, PAYMENT_INVALID_KINDS, PAYMENT_SMALL, Generator, Options,
-)
+from etl.emulator.days import DOSSIER_SMALL, PAYMENT_SMALL, Options
+from etl.emulator.generator import Generator
+from etl.emulator.vocabulary import DOSSIER_INVALID_KINDS, PAYMENT_INVALID_KINDS
+from etl.emulator.windows import ID_SPAN
+from etl.emulator.workdays import DAY
 from etl.emulator.server import page_body, parse_instant, to_local_seconds
 from tests.test_emulator import amount, channel_code, dossier_problems, int_code, parse_ts, payment_problems
 

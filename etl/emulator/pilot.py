@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from etl.emulator.catalogue import Procedure, day_of
-from etl.emulator.generator import ABSENT, DAY, DOSSIER_SMALL, Generator, generate_day
+from etl.emulator.days import ABSENT, DOSSIER_SMALL, generate_day
+from etl.emulator.generator import Generator
+from etl.emulator.workdays import DAY
 
 HEADER = ("MaDonVi", "MaTTHC", "TuNgay", "DenNgay", "Thu")
 HORIZON_DAYS = 120  # pilots run within the history's last days: bounds the start-up cost
