@@ -18,9 +18,10 @@ from collections import Counter, defaultdict
 import pytest
 import requests
 
+from etl.contract import LOCAL_TIMEZONE
 from tests.conftest import REPO_ROOT, free_port, stop_process
 
-LOCAL = dt.timezone(dt.timedelta(hours=7))
+LOCAL = LOCAL_TIMEZONE  # source-api.md "Time": local time, UTC+7
 WIDE_START = "2022-12-01T00:00:00+07:00"
 WIDE_END = "2024-01-01T00:00:00+07:00"
 
@@ -163,8 +164,8 @@ def messy(request):
 # ----------------------------------------------------------------- auth and endpoints
 
 ENDPOINTS = ["/api/v1/donvi", "/api/v1/thutuc",
-             f"/api/v1/hoso?tuNgay=2023-02-01T00:00:00%2B07:00&denNgay=2023-02-02T00:00:00%2B07:00",
-             f"/api/v1/thanhtoan?tuNgay=2023-02-01T00:00:00%2B07:00&denNgay=2023-02-02T00:00:00%2B07:00",
+             "/api/v1/hoso?tuNgay=2023-02-01T00:00:00%2B07:00&denNgay=2023-02-02T00:00:00%2B07:00",
+             "/api/v1/thanhtoan?tuNgay=2023-02-01T00:00:00%2B07:00&denNgay=2023-02-02T00:00:00%2B07:00",
              "/_emulator/state"]
 
 

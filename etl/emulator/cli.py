@@ -27,6 +27,7 @@ def _rate(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from etl.contract import LOCAL_OFFSET
     from etl.emulator.presets import SIZES
 
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
@@ -41,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "1 July 2025 reorganization)")
     parser.add_argument("--now", default=None,
                         help="the emulator clock: ISO timestamp with offset, or a date (local "
-                             "midnight); default END at 00:00+07:00. Versions after it are invisible")
+                             f"midnight); default END at 00:00{LOCAL_OFFSET}. Versions after it are invisible")
     parser.add_argument("--size", choices=sorted(SIZES), default="small",
                         help="province size preset: agencies, procedures and volume "
                              + ", ".join(f"{k}: {v.dossiers_per_day}/day" for k, v in SIZES.items()))

@@ -17,15 +17,18 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from etl.emulator.generator import DAY, Generator, Window
+from etl.contract import ENTITIES, LOCAL_OFFSET, LOCAL_TIMEZONE
+from etl.emulator.generator import Generator
+from etl.emulator.windows import Window
+from etl.emulator.workdays import DAY
 
-LOCAL = dt.timezone(dt.timedelta(hours=7))
 MAX_PAGE_SIZE = 5000
 DEFAULT_PAGE_SIZE = 1000
 FAULT_KINDS = ("429", "500", "502", "503", "slow", "drop", "truncated", "repeat", "mutate")
 DEFAULT_FAULT_KINDS = ("429", "500", "502", "503", "slow")
-FEEDS = {"/api/v1/hoso": "dossier", "/api/v1/thanhtoan": "payment"}
-_EPOCH_LOCAL = dt.datetime(1970, 1, 1, tzinfo=LOCAL)
+FEEDS = {spec.path: name for name, spec in ENTITIES.items() if spec.paged}  # endpoint → entity
+REFERENCES = {spec.path: name for name, spec in ENTITIES.items() if not spec.paged}
+_EPOCH_LOCAL = dt.datetime(1970, 1, 1, tzinfo=LOCAL_TIMEZONE)
 
 
 class BadRequest(ValueError):
@@ -44,8 +47,8 @@ def parse_instant(text: str, *, require_offset: bool = True) -> dt.datetime:
         raise BadRequest(f"not an ISO 8601 timestamp: {text!r}") from None
     if value.tzinfo is None:
         if require_offset:
-            raise BadRequest(f"timestamp without UTC offset: {text!r} (e.g. 2023-02-01T00:00:00+07:00)")
-        value = value.replace(tzinfo=LOCAL)
+            raise BadRequest(f"timestamp without UTC offset: {text!r} (e.g. 2023-02-01T00:00:00{LOCAL_OFFSET})")
+        value = value.replace(tzinfo=LOCAL_TIMEZONE)
     return value
 
 
@@ -277,7 +280,7 @@ class Handler(BaseHTTPRequestHandler):
             if method != "GET":
                 self._error(405, "method not allowed")
                 return
-            if url.path == "/api/v1/donvi" or url.path == "/api/v1/thutuc" or url.path in FEEDS:
+            if url.path in FEEDS or url.path in REFERENCES:
                 self._api(url.path, parse_qs(url.query, keep_blank_values=True))
                 return
             self._error(404, f"no such endpoint: {url.path}")
@@ -320,7 +323,7 @@ class Handler(BaseHTTPRequestHandler):
             body = self._feed_page(FEEDS[path], query, fault)
         else:
             g = state.generator
-            records = g.reference_records("agency" if path == "/api/v1/donvi" else "procedure")
+            records = g.reference_records(REFERENCES[path])
             body = b'{"duLieu":[' + records + b"]}"
         if fault == "truncated":
             body = body[: max(1, len(body) // 2)]
