@@ -36,8 +36,8 @@ def publish(settings: Settings, *, views_current: bool = False) -> Path:
     Call it after the run's transaction committed and with no open writer transaction: the
     pipeline is the warehouse's only writer, so the checkpointed file cannot change while copied.
     `views_current`: the caller's committed transaction has just created the mart views (a KPI
-    refresh does), so they are not created again. Re-creating them leaves a WAL, and the
-    checkpoint that folds it in after a year's commit took 1.6 s; with an empty WAL it is free.
+    refresh does), so they are not created again: re-creating them leaves a WAL for the
+    checkpoint to fold in (docs/decisions/0043).
     """
     from etl import kpi
 
@@ -108,9 +108,9 @@ def _copy_durably(source: Path, destination: Path) -> None:
 
 
 def _copy_in_kernel(reader, writer) -> bool:
-    """Copy with copy_file_range (no round trip of every byte through this process): a year of a
-    large province, 558 MB, took 0.35 s with the fsync against 2.1 s through a buffer. False
-    where the system cannot (no syscall, another file system): then nothing was written."""
+    """Copy with copy_file_range, no round trip of every byte through this process
+    (docs/decisions/0043). False where the system cannot (no syscall, another file system): then
+    nothing was written."""
     copy = getattr(os, "copy_file_range", None)
     if copy is None:
         return False

@@ -62,7 +62,7 @@ def is_loopback_url(url: str) -> bool:
 
 def accept_encoding(url: str, compression: str = "auto") -> str:
     """The Accept-Encoding to send: gzip saves a network's bandwidth, but over loopback it only
-    spends CPU to compress on the server and decompress here (a year of a large province: ~18 s)."""
+    spends CPU on both ends (docs/decisions/0044)."""
     if compression not in SOURCE_COMPRESSIONS:
         raise ValueError(f"compression must be one of {', '.join(SOURCE_COMPRESSIONS)}, got {compression!r}")
     if compression == "identity" or (compression == "auto" and is_loopback_url(url)):
