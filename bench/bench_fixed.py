@@ -88,12 +88,12 @@ def empty_window() -> tuple[float, float, float]:
 
 def _docs_build_seconds(workdir: Path) -> float:
     """Validate the history's first landed day again and time the Data Docs build alone."""
-    from etl import validation
+    from etl import suites, validation
     from etl.config import Settings
 
     settings = Settings(warehouse=workdir / "docs" / "tthc.duckdb", raw_dir=workdir / "raw")
     manifests = sorted((workdir.parent / "history" / "raw").glob("*/2024-01-31/manifest.json"))
-    gx = validation.gx_session(settings)
+    gx = suites.gx_session(settings)
     validation.validate(settings, manifests, gx=gx)
     began = time.perf_counter()
     gx.build_docs()

@@ -285,7 +285,7 @@ def run(settings: Settings, start: date, end: date, progress: bool = False,
 def _run(settings: Settings, start: date, end: date, progress: bool, chunk_records: int) -> RunSummary:
     from concurrent.futures import ThreadPoolExecutor
 
-    from etl import kpi, validation, warehouse
+    from etl import kpi, suites, warehouse
     from etl import load as load_stage
 
     settings.require_pii_key()  # refuse before any personal data is read
@@ -306,7 +306,7 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_recor
     # warehouse transaction, opened with the first load and committed after the KPIs.
     validator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate")
     # One GX context for the run's chunks; Data Docs built once, while the KPIs rebuild.
-    gx = validation.gx_session(settings)
+    gx = suites.gx_session(settings)
     open_transaction = ExitStack()
     holder: list = []  # the warehouse connection, once the first chunk is validated
 
