@@ -60,8 +60,8 @@ P_DOSSIER, P_ATTEMPT, P_INVALID, P_INVALID_FROM = (
 class DayData:
     """One local submission day: its dossiers and their payments, as packed columns.
 
-    Scalar attributes are packed in one matrix per width, so rendering one record costs a
-    couple of `tolist()` calls instead of dozens of numpy scalar reads.
+    Scalar attributes are packed in one matrix per width, so a page reads a day's rows with one
+    `take` per matrix.
     """
     day: int
     n: int

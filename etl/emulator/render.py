@@ -3,7 +3,8 @@
 Records are rendered column-wise: each field's JSON fragment (`,"Name":value`) is built for all
 records at once, with numpy, from fixed layouts of digits or from tables of the few spellings a
 field has; one join of all fragments makes the page. Invalid records are rare: the one field
-each breaks is replaced in its row.
+each breaks is replaced in its row. One renderer, column-wise: it is the hot path of the benches'
+LIMIT baseline (docs/decisions/0020).
 """
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ class _Fragments:
 
 def _gather(days: dict, day: np.ndarray, index: np.ndarray, pick) -> list[np.ndarray]:
     """Columns of a page's rows, in page order: `pick(dd, rows)` reads the rows of one day.
-    Read day by day with `take` (much cheaper than fancy indexing), then put in page order."""
+    Read day by day with `take` (fancy indexing copies more), then put in page order."""
     order = np.argsort(day, kind="stable")
     by_day = day.take(order)
     rows = index.take(order)
@@ -219,7 +220,7 @@ class PageRenderer:
 
     def _page(self, day_data, day, index, slot, pick, fields) -> bytes:
         """`fields` gives the fragments of every record, and the fields invalid records break.
-        One join makes the page: much cheaper than a join per record."""
+        One join makes the page, not one per record (docs/decisions/0020)."""
         if len(day) == 0:
             return b""
         days = {d: day_data(d) for d in np.unique(day).tolist()}
