@@ -21,14 +21,16 @@ WORKDIR /opt/tthc
 COPY requirements.txt ./requirements.txt
 RUN pip install -r requirements.txt
 
+COPY pyproject.toml ./pyproject.toml
 COPY etl/ ./etl/
 COPY dags/ ./dags/
 COPY sql/ ./sql/
 COPY expectations/ ./expectations/
+# Editable: the package reads sql/ and expectations/ beside it. The DAGs import it installed.
+RUN pip install --no-deps -e .
 
-# The DAGs import the `etl` package; the warehouse paths point into the named volume.
-ENV PYTHONPATH=/opt/tthc \
-    AIRFLOW__CORE__DAGS_FOLDER=/opt/tthc/dags \
+# The warehouse paths point into the named volume.
+ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/tthc/dags \
     TTHC_WAREHOUSE=/opt/tthc/warehouse/tthc.duckdb \
     TTHC_RAW_DIR=/opt/tthc/warehouse/raw \
     TTHC_PUBLISHED=/opt/tthc/warehouse/published/tthc.duckdb

@@ -18,14 +18,6 @@ pool `tthc_warehouse`.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# The DAG folder is on sys.path, the repository root (the `etl` package) is not: add it, last,
-# so an installed `etl` would still win.
-_REPO_ROOT = str(Path(__file__).resolve().parent.parent)
-if _REPO_ROOT not in sys.path:
-    sys.path.append(_REPO_ROOT)
 
 import pendulum
 from airflow.sdk import Asset, dag, task

@@ -27,15 +27,7 @@ Every run is idempotent; the tasks call the same functions as `python -m etl run
 from __future__ import annotations
 
 import os
-import sys
 from datetime import timedelta
-from pathlib import Path
-
-# The DAG folder is on sys.path, the repository root (the `etl` package) is not: add it, last,
-# so an installed `etl` would still win.
-_REPO_ROOT = str(Path(__file__).resolve().parent.parent)
-if _REPO_ROOT not in sys.path:
-    sys.path.append(_REPO_ROOT)
 
 import pendulum
 from airflow.sdk import Asset, dag, task
