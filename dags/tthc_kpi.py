@@ -5,11 +5,11 @@ Scheduled on the Asset `tthc_warehouse_core`, which every successful `tthc_night
 updates.
 
 1. `refresh_kpis` — recomputes `mart.kpi_value` for the periods pending in
-   `audit.kpi_dirty_period` only (`etl.kpi.refresh`), then clears them.
-2. `publish` — replaces `TTHC_PUBLISHED` atomically with a consistent copy (`etl.publish.publish`).
+   `audit.kpi_dirty_period` only (`etl.pipeline.refresh_kpis`), then clears them.
+2. `publish` — replaces `TTHC_PUBLISHED` atomically with a consistent copy (`etl.pipeline.publish`).
 3. `report` — writes the monthly and quarterly report (HTML + XLSX, in Vietnamese; English with
    `python -m etl report --lang en`) of the latest month and quarter in `mart.kpi_value`, read
-   from the published copy, under `<warehouse folder>/reports` (`etl.report.write_latest`).
+   from the published copy, under `<warehouse folder>/reports` (`etl.pipeline.write_reports`).
 
 Cheap under backfills: one run handles all the Asset events queued while it waited
 (`max_active_runs=1`), and it rebuilds only the periods still pending, so 90 backfilled nights

@@ -6,13 +6,13 @@ Every day at 01:00 Asia/Ho_Chi_Minh this DAG loads the **previous local day**
 provincial TTHC export API:
 
 1. `extract_<entity>` — pages the API for dossiers, payments, agencies and procedures into the
-   spool, personal data pseudonymized (`etl.landing.extract`). Transient source faults retry with
+   spool, personal data pseudonymized (`etl.pipeline.extract`). Transient source faults retry with
    exponential backoff; a permanent fault (wrong token, 4xx) fails at once.
-2. `land_<entity>` — commits each window to the landing zone (`etl.landing.land`);
-   `land_pilot` lands the paper-free pilot registration file `TTHC_PILOT_FILE` (`etl.pilot`).
-3. `validate` — standardizes and runs the Great Expectations suites (`etl.validation.validate`);
+2. `land_<entity>` — commits each window to the landing zone (`etl.pipeline.land`);
+   `land_pilot` lands the paper-free pilot registration file `TTHC_PILOT_FILE` (`etl.pipeline.land_pilot`).
+3. `validate` — standardizes and runs the Great Expectations suites (`etl.pipeline.validate`);
    invalid records are quarantined, a blocking failure fails the run without retries.
-4. `load` — loads the star schema in one transaction (`etl.load.load`) and updates the Asset
+4. `load` — loads the star schema in one transaction (`etl.pipeline.load`) and updates the Asset
    `tthc_warehouse_core`, which schedules `tthc_kpi`.
 
 Source: the `tthc_api` connection (host = base URL, password = token), else `TTHC_API_URL` /
@@ -22,7 +22,8 @@ local days [D1, D2), like `python -m etl run --start D1 --end D2`, when
 `core.default_timezone = Asia/Ho_Chi_Minh` (as docker-compose.yml sets it): the night of D2 starts
 its data interval at D2 01:00, after `--to-date`. A backfill runs up to `--max-active-runs` nights
 at once (10 by default): extraction and validation overlap, the pool still serializes the loads.
-Every run is idempotent; the tasks call the same functions as `python -m etl run`.
+Every run is idempotent; each task is one call of the engine that `python -m etl run` loops
+(docs/ARCHITECTURE.md "One engine, two drivers").
 """
 from __future__ import annotations
 
