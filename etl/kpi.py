@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from etl import steps
 from etl.config import Settings
 from etl.contract import KPIS
 from etl.warehouse import connect, migrations, open_warehouse, read_sql, transaction
@@ -71,6 +72,9 @@ _TEMP_OBJECTS = (
     ("TABLE", "kpi_build_period"),
     ("TABLE", "kpi_fact_month"),
     ("TABLE", "kpi_requested_period"),
+    ("MACRO", "kpi_periods_of"),
+    ("MACRO", "kpi_dossier_events"),
+    ("MACRO", "kpi_month"),
 )
 
 
@@ -79,14 +83,14 @@ def _query(sql_file: str) -> str:
     return read_sql(sql_file).strip().rstrip(";")
 
 
-def _insert_kpi_results(con: duckdb.DuckDBPyConnection) -> None:
+def _insert_kpi_results(con: duckdb.DuckDBPyConnection, params: dict) -> None:
     """Every KPI file's rows into kpi_result, in one INSERT. As one statement rather than 13, the
     KPIs are planned and scheduled once (13 statements cost ~15 ms more of a month's refresh on
     the 10M-dossier bench, ~30 ms on a small warehouse) and their pipelines run side by side. An
     error DuckDB places on a line gets a note naming the file that line came from."""
     parts, first_lines, line = [], [], 2
     for sql_file in KPI_FILES.values():
-        part = f"FROM (\n{_query(sql_file)}\n)"
+        part = f"FROM (\n{steps.render(_query(sql_file), params, source=sql_file)}\n)"
         first_lines.append((line, sql_file))
         parts.append(part)
         line += part.count("\n") + 2
@@ -104,12 +108,20 @@ def _rebuild(con: duckdb.DuckDBPyConnection, requested_periods_sql: str) -> int:
     """Recompute mart.kpi_value for the periods `requested_periods_sql` creates as the temp table
     kpi_requested_period (period_type, period_start); returns the rows written."""
     con.execute(requested_periods_sql)
-    con.execute(read_sql("marts/month_terms.sql"))
-    con.execute(read_sql("marts/periods_build.sql"))
-    con.execute(read_sql("marts/period_terms.sql"))
-    con.execute(read_sql("marts/catalogue.sql"))
-    _insert_kpi_results(con)
-    con.execute(read_sql("marts/replace_values.sql"))
+    steps.run_file(con, "macros/kpi_periods.sql")  # which months a record counts in
+    steps.run_file(con, "marts/fact_months.sql")
+    # The facts' and the payments' bounds, passed as literals so DuckDB prunes row groups.
+    (fact_first, fact_end), = con.execute(
+        "SELECT min(month_start), (max(month_start) + INTERVAL 1 MONTH)::DATE FROM kpi_fact_month"
+    ).fetchall()
+    steps.run_file(con, "marts/month_terms.sql", {"fact_first": fact_first, "fact_end": fact_end})
+    steps.run_file(con, "marts/periods_build.sql")
+    (period_first, period_end), = con.execute(
+        "SELECT min(period_start), max(period_end) + 1 FROM kpi_build_period").fetchall()
+    steps.run_file(con, "marts/period_terms.sql")
+    steps.run_file(con, "marts/catalogue.sql")
+    _insert_kpi_results(con, {"period_first": period_first, "period_end": period_end})
+    steps.run_file(con, "marts/replace_values.sql")
     written = con.execute("SELECT count(*) FROM kpi_result WHERE denominator > 0").fetchall()[0][0]
     refresh_targets(con)
     ensure_views(con)
@@ -122,9 +134,6 @@ def _rebuild(con: duckdb.DuckDBPyConnection, requested_periods_sql: str) -> int:
 def _drop_temp_objects(con: duckdb.DuckDBPyConnection) -> None:
     for kind, name in _TEMP_OBJECTS:
         con.execute(f"DROP {kind} IF EXISTS temp.{name}")
-    for scope in ("fact", "period"):
-        for bound in ("first", "end"):
-            con.execute(f"RESET VARIABLE kpi_{scope}_{bound}")
 
 
 def _view_definitions() -> list[tuple[str, str]]:
@@ -201,7 +210,7 @@ def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:
 def rebuild_all(con: duckdb.DuckDBPyConnection) -> int:
     """Rebuild mart.kpi_value from scratch (every period); clears the dirty periods too."""
     con.execute("DELETE FROM mart.kpi_value")
-    # Every month is recomputed from the facts, into the table as month_terms.sql defines it now.
+    # Every month is recomputed from the facts, into the tables as fact_months.sql defines them now.
     con.execute("DROP TABLE IF EXISTS intermediate.kpi_month_term")
     con.execute("DROP TABLE IF EXISTS intermediate.kpi_month_paid_dossier")
     written = _rebuild(con, read_sql("marts/periods_all.sql"))

@@ -1,7 +1,8 @@
 """Load a staged batch into the star schema (docs/ARCHITECTURE.md "Load").
 
-The work is set-based SQL in `sql/load/*.sql`, run in order on the caller's connection; this
-module only reads the batch's small JSON files, points the SQL at the parquet files and reports.
+The work is set-based SQL in `sql/load/NNN_*.sql`, run in name order on the caller's connection
+(etl/steps.py); this module only reads the batch's small JSON files, points the SQL at the
+parquet files and reports.
 `load_batch` never begins or ends a transaction: the pipeline wraps the load and the KPI rebuild
 in one, so a failure (or a kill) leaves the warehouse as it was.
 
@@ -21,23 +22,19 @@ from typing import Any, Iterator
 
 import duckdb
 
-from etl import warehouse
+from etl import steps, warehouse
 from etl.config import Settings
 from etl.contract import LOADED_ENTITIES as ENTITIES, LOCAL_TIMEZONE
 
 log = logging.getLogger(__name__)
 
-# Run in this order; stage_<entity>.sql is run per parquet file between the first two.
-PREPARE_SQL = "load/010_stage_tables.sql"
-STEP_SQL = (
-    "load/020_check_batch.sql",
-    "load/030_audit.sql",
-    "load/040_dimensions.sql",
-    "load/045_pilot.sql",
-    "load/050_facts.sql",
-    "load/060_dirty_periods.sql",
-)
-CLEANUP_SQL = "load/090_cleanup.sql"
+# The steps are sql/load/NNN_*.sql, run in name order by etl.steps: those before STAGED (the
+# work tables), then sql/load/stage/<entity>.sql per parquet file, then those up to CLEANUP, and
+# CLEANUP onwards whatever happened. Parameters: $run_id, $batch_dir, and $load_file for staging.
+STAGED = "020"
+CLEANUP = "090"
+# The rule of which KPI periods a record counts in, shared with the rebuild (060_dirty_periods.sql).
+KPI_PERIODS_SQL = "macros/kpi_periods.sql"
 
 VALIDATION_COLUMNS = (
     "entity", "expectation", "column_name", "blocking", "success",
@@ -142,9 +139,10 @@ def read_validation_results(batch_dir: Path) -> list[tuple]:
 # Running the SQL
 
 
-def _run_sql(con: duckdb.DuckDBPyConnection, relative: str) -> None:
+def _run_steps(con: duckdb.DuckDBPyConnection, params: dict[str, Any], *,
+               start: str | None = None, stop: str | None = None) -> None:
     try:
-        con.execute(warehouse.read_sql(relative)).fetchall()
+        steps.run_folder(con, "load", params, start=start, stop=stop)
     except duckdb.InvalidInputException as exc:
         # error() in the checks: the message is already the explanation.
         raise LoadError(str(exc).removeprefix("Invalid Input Error: ")) from None
@@ -176,10 +174,6 @@ def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             pass
 
 
-def _set_variable(con: duckdb.DuckDBPyConnection, name: str, value: str) -> None:
-    con.execute(f"SET VARIABLE {name} = ?", [value]).fetchall()
-
-
 def _stage(con: duckdb.DuckDBPyConnection, batch_dir: Path, windows: list[tuple]) -> None:
     """Fill the typed work tables from the batch's files."""
     if windows:
@@ -201,9 +195,8 @@ def _stage(con: duckdb.DuckDBPyConnection, batch_dir: Path, windows: list[tuple]
                     f"but windows.json lists {entity} windows"
                 )
             continue
-        _set_variable(con, "load_file", path.as_posix())
         try:
-            con.execute(warehouse.read_sql(f"load/stage_{entity}.sql")).fetchall()
+            steps.run_file(con, f"load/stage/{entity}.sql", {"load_file": path}).fetchall()
         except duckdb.Error as exc:
             raise LoadError(f"{path} does not have the staged {entity} columns: {exc}") from None
 
@@ -234,13 +227,12 @@ def _load_batch(con: duckdb.DuckDBPyConnection, batch_dir: Path) -> LoadResult:
     run_id = read_run_id(batch_dir)
     windows = read_windows(batch_dir)
 
-    _set_variable(con, "load_run_id", run_id)
-    _set_variable(con, "load_batch_dir", batch_dir.as_posix())
-    _run_sql(con, PREPARE_SQL)
+    params = {"run_id": run_id, "batch_dir": batch_dir}
+    steps.run_file(con, KPI_PERIODS_SQL)
+    _run_steps(con, params, stop=STAGED)
     try:
         _stage(con, batch_dir, windows)
-        for step in STEP_SQL:
-            _run_sql(con, step)
+        _run_steps(con, params, start=STAGED, stop=CLEANUP)
         counts = _counts_by_entity(con)
         overlapping = tuple(code for code, in con.execute(
             "SELECT procedure_code FROM load_procedure_overlap ORDER BY 1").fetchall())
@@ -254,7 +246,7 @@ def _load_batch(con: duckdb.DuckDBPyConnection, batch_dir: Path) -> LoadResult:
         # After a failed statement DuckDB refuses everything until ROLLBACK: leave that to the
         # caller's transaction (temp objects die with it or with the connection).
         try:
-            _run_sql(con, CLEANUP_SQL)
+            _run_steps(con, params, start=CLEANUP)
         except duckdb.Error:
             pass
     result = LoadResult(

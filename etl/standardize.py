@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from etl import steps
 from etl.contract import ENTITIES
 
 if TYPE_CHECKING:  # the DAG files import etl modules; duckdb loads only where SQL runs
@@ -151,8 +152,7 @@ def judge_entity(con: duckdb.DuckDBPyConnection, entity: str,
             con.execute("INSERT INTO row_failure BY NAME SELECT * FROM failure_table")
         finally:
             con.unregister("failure_table")
-    con.execute("SET VARIABLE stg_table = ?", [f"stg_{entity}"])
-    con.execute(_read_sql("staging/finalize.sql"))
+    steps.run_file(con, "staging/finalize.sql", {"stg_table": f"stg_{entity}"})
 
 
 def write_staged_parquet(con: duckdb.DuckDBPyConnection, entity: str, path: Path) -> int:

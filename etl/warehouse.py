@@ -20,8 +20,10 @@ from typing import Iterator
 
 import duckdb
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = REPO_ROOT / "sql"
+from etl import steps
+from etl.steps import SQL_DIR
+
+REPO_ROOT = SQL_DIR.parent
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
@@ -118,11 +120,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> list[Migration]:
 
 def _seed(con: duckdb.DuckDBPyConnection) -> None:
     """The static dimensions and the KPI targets (sql/seed/seed.sql; idempotent)."""
-    seed = SQL_DIR / "seed" / "seed.sql"
-    # The seed reads CSVs relative to sql/seed; pass the folder in as a variable.
-    con.execute(f"SET VARIABLE seed_dir = '{(SQL_DIR / 'seed').as_posix()}'")
     _stage_targets(con)
-    con.execute(seed.read_text(encoding="utf-8"))
+    steps.run_file(con, "seed/seed.sql", {"seed_dir": SQL_DIR / "seed"})
 
 
 def _stage_targets(con: duckdb.DuckDBPyConnection) -> None:

@@ -133,7 +133,7 @@ WHERE extracted <> loaded + quarantined + duplicates;
 -- At most 20 problems are spelled out; the count says how many there are.
 SELECT CASE WHEN count(*) > 0 THEN error(
            format('staged batch {} cannot be loaded ({} problem(s)): {}',
-                  getvariable('load_batch_dir'), (SELECT count(*) FROM load_problem),
+                  $batch_dir, (SELECT count(*) FROM load_problem),
                   string_agg(problem, '; ' ORDER BY problem)))
        END
 FROM (SELECT problem FROM load_problem ORDER BY problem LIMIT 20);

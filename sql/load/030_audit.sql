@@ -4,7 +4,7 @@
 -- One row per invalid record per run: the same invalid record landed in two windows is one row
 -- (the first window it appeared in).
 INSERT INTO audit.quarantine BY NAME
-SELECT getvariable('load_run_id') AS run_id, entity,
+SELECT $run_id AS run_id, entity,
        arg_min(record_key, window_start) AS record_key,
        arg_min(reasons, window_start)    AS reasons,
        arg_min(record, window_start)     AS record,
@@ -18,7 +18,7 @@ ON CONFLICT (run_id, entity, record_hash) DO UPDATE SET
     record = excluded.record, window_start = excluded.window_start;
 
 INSERT INTO audit.run_counts BY NAME
-SELECT getvariable('load_run_id') AS run_id, entity, window_start, window_end,
+SELECT $run_id AS run_id, entity, window_start, window_end,
        extracted, loaded, quarantined, duplicates
 FROM load_count
 ON CONFLICT (run_id, entity, window_start) DO UPDATE SET
@@ -26,7 +26,7 @@ ON CONFLICT (run_id, entity, window_start) DO UPDATE SET
     quarantined = excluded.quarantined, duplicates = excluded.duplicates;
 
 INSERT INTO audit.validation_result BY NAME
-SELECT getvariable('load_run_id') AS run_id, entity, expectation, column_name,
+SELECT $run_id AS run_id, entity, expectation, column_name,
        blocking, success, element_count, unexpected_count, reason
 FROM load_validation
 ON CONFLICT (run_id, entity, expectation, column_name) DO UPDATE SET

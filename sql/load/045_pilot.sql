@@ -37,5 +37,5 @@ INSERT INTO core.dim_pilot_registration BY NAME
 SELECT nextval('core.seq_pilot_sk') AS pilot_sk, agency_code, procedure_code, start_date,
        end_date, weekdays, line_number, row_text,
        (SELECT day FROM load_pilot_read) AS registered_from,
-       getvariable('load_run_id') AS run_id
+       $run_id AS run_id
 FROM (SELECT * FROM load_pilot_match WHERE pilot_sk IS NULL ORDER BY line_number);

@@ -43,7 +43,7 @@ SELECT a.* EXCLUDE (old_received_at, old_finished_at, old_returned_at, replaces_
        load_date_key(a.received_at)                          AS received_date_key,
        load_date_key(a.finished_at)                          AS finished_date_key,
        load_date_key(a.returned_at)                          AS returned_date_key,
-       getvariable('load_run_id')                            AS run_id
+       $run_id                                               AS run_id
 FROM load_dossier_applied AS a
 LEFT JOIN core.dim_agency AS ag ON ag.agency_code = a.agency_code
 ASOF LEFT JOIN core.dim_procedure AS p
@@ -68,7 +68,7 @@ SELECT a.* EXCLUDE (old_dossier_id, old_transacted_at, replaces_stored),
             THEN p.procedure_sk END                         AS procedure_sk,
        ag.agency_sk,
        load_date_key(a.transacted_at)                        AS transacted_date_key,
-       getvariable('load_run_id')                            AS run_id
+       $run_id                                               AS run_id
 FROM load_payment_applied AS a
 LEFT JOIN core.dim_agency AS ag ON ag.agency_code = a.agency_code
 ASOF LEFT JOIN core.dim_procedure AS p

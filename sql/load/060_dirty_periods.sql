@@ -1,5 +1,6 @@
 -- KPI periods to rebuild (kpis.md): every month, quarter and year in which a record this load
--- touched counts, in the state it replaced and in its new state. Dates are taken whatever the
+-- touched counts, in the state it replaced and in its new state, by the rule of
+-- sql/macros/kpi_periods.sql (the one the rebuild counts by). Dates are taken whatever the
 -- status (a superset of "received/finished/returned in P" is safe; a subset is not).
 CREATE OR REPLACE TEMP TABLE load_touched_date AS
 WITH payment_dossier AS (
@@ -12,8 +13,9 @@ dimension_changed AS (
         AS changed
 ),
 touched(ts) AS (
-    SELECT unnest([received_at, finished_at, returned_at,
-                   old_received_at, old_finished_at, old_returned_at]) FROM load_dossier_applied
+    SELECT unnest(kpi_dossier_events(received_at, finished_at, returned_at)
+                  || kpi_dossier_events(old_received_at, old_finished_at, old_returned_at))
+    FROM load_dossier_applied
     UNION ALL
     SELECT unnest([transacted_at, old_transacted_at]) FROM load_payment_applied
     -- A payment changes DOSSIER_ONLINE_PAYMENT_RATE in the month its dossier was received.
@@ -21,7 +23,7 @@ touched(ts) AS (
     SELECT f.received_at FROM core.fact_dossier AS f SEMI JOIN payment_dossier USING (dossier_id)
     -- A reference change moves catalogue KPIs and procedure versions: every period with data.
     UNION ALL
-    SELECT unnest([received_at, finished_at, returned_at]) FROM core.fact_dossier
+    SELECT unnest(kpi_dossier_events(received_at, finished_at, returned_at)) FROM core.fact_dossier
     WHERE (SELECT changed FROM dimension_changed)
     UNION ALL
     SELECT transacted_at FROM core.fact_payment
@@ -39,12 +41,8 @@ touched(ts) AS (
 SELECT DISTINCT CAST(ts AS DATE) AS day FROM touched WHERE ts IS NOT NULL;
 
 CREATE OR REPLACE TEMP TABLE load_dirty_period AS
-SELECT DISTINCT 'month' AS period_type, CAST(date_trunc('month', day) AS DATE) AS period_start
-FROM load_touched_date
-UNION
-SELECT DISTINCT 'quarter', CAST(date_trunc('quarter', day) AS DATE) FROM load_touched_date
-UNION
-SELECT DISTINCT 'year', CAST(date_trunc('year', day) AS DATE) FROM load_touched_date;
+SELECT DISTINCT period.period_type, period.period_start
+FROM (SELECT unnest(kpi_periods_of(day)) AS period FROM load_touched_date);
 
 INSERT INTO audit.kpi_dirty_period BY NAME
 SELECT period_type, period_start FROM load_dirty_period

@@ -25,3 +25,6 @@ DROP TABLE IF EXISTS load_payment_applied;
 DROP TABLE IF EXISTS load_touched_date;
 DROP TABLE IF EXISTS load_dirty_period;
 DROP MACRO IF EXISTS load_date_key;
+DROP MACRO IF EXISTS kpi_periods_of;
+DROP MACRO IF EXISTS kpi_dossier_events;
+DROP MACRO IF EXISTS kpi_month;

@@ -23,8 +23,8 @@ pair_months AS MATERIALIZED (
     FROM core.fact_payment
     WHERE status = 'thanh-cong' AND payment_method_code = 'truc-tuyen'
       AND procedure_code IN (SELECT procedure_code FROM kpi_catalogue WHERE has_fee)
-      AND transacted_at >= getvariable('kpi_period_first')
-      AND transacted_at < getvariable('kpi_period_end')
+      AND transacted_at >= $period_first
+      AND transacted_at < $period_end
     GROUP BY ALL
 ),
 period_months AS (

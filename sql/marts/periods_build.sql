@@ -23,11 +23,6 @@ SELECT p.period_type, p.period_start,
        unnest(generate_series(p.period_start, p.period_end, INTERVAL 1 MONTH))::DATE AS month_start
 FROM kpi_build_period AS p;
 
--- Bounds of the payments kpi_fee_proc_with_online_tx_rate.sql reads: constants once bound, so
--- DuckDB skips the row groups outside the built periods (as month_terms.sql does).
-SET VARIABLE kpi_period_first = (SELECT min(period_start) FROM kpi_build_period);
-SET VARIABLE kpi_period_end = (SELECT max(period_end) + 1 FROM kpi_build_period);
-
 CREATE OR REPLACE TEMP TABLE kpi_result (
     period_type   VARCHAR NOT NULL,
     period_start  DATE NOT NULL,

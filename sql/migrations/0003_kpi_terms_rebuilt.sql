@@ -1,12 +1,12 @@
 -- reads: core.fact_dossier, core.fact_payment, mart.kpi_value
 -- writes: audit.kpi_dirty_period; drops intermediate.kpi_month_term,
 --         intermediate.kpi_month_paid_dossier, mart.kpi_month_term
--- The KPI rebuild's derived caches (sql/marts/month_terms.sql) in the shape month_terms.sql
+-- The KPI rebuild's derived caches (sql/marts/fact_months.sql) in the shape fact_months.sql
 -- defines now. Warehouses made before this migration may hold them in an older shape (terms
 -- without digitized_returned, no kpi_month_paid_dossier) or in mart (mart.kpi_month_term, where
 -- earlier versions kept the terms), which kpi.py used to detect on every rebuild. They go, and
 -- every period is marked dirty: the next rebuild recomputes every month from the facts into
--- tables month_terms.sql creates, as a full rebuild does. kpi_value itself is left as it is
+-- tables fact_months.sql creates, as a full rebuild does. kpi_value itself is left as it is
 -- until then (a reader of the warehouse in between sees the last values built).
 DROP TABLE IF EXISTS mart.kpi_month_term;
 DROP TABLE IF EXISTS intermediate.kpi_month_term;

@@ -1,6 +1,8 @@
--- Static dimensions and KPI targets. Run by etl.warehouse.ensure_schema on every open with the
--- variable seed_dir = this folder. Idempotent and cheap when already seeded: every statement only
--- writes the rows that are missing or differ, so a re-run on a seeded warehouse changes nothing
+-- reads: sql/seed/vn_public_holidays.csv (parameter seed_dir: this folder), seed_kpi_target
+-- writes: core.dim_date, core.dim_channel, core.dim_payment_method, mart.kpi_target
+-- Static dimensions and KPI targets. Run by etl.warehouse.ensure_schema on every open.
+-- Idempotent and cheap when already seeded: every statement only writes the rows that are
+-- missing or differ, so a re-run on a seeded warehouse changes nothing
 -- (no wall-clock values anywhere: the same seed gives the same tables).
 
 -- Calendar 2000-01-01 … 2035-12-31. Holidays (days off, Tết and Giỗ Tổ Hùng Vương by the lunar
@@ -13,7 +15,7 @@ WITH days AS (
 ),
 holiday AS (
     SELECT date, name_vi
-    FROM read_csv(getvariable('seed_dir') || '/vn_public_holidays.csv',
+    FROM read_csv($seed_dir || '/vn_public_holidays.csv',
                   -- explicit dialect: skips the sniffer, which costs more than the whole seed
                   header = true, auto_detect = false, delim = ',', quote = '"',
                   columns = {'date': 'DATE', 'name_vi': 'VARCHAR', 'name_en': 'VARCHAR'})

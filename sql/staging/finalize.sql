@@ -1,5 +1,5 @@
 -- Judge the staged rows of one entity: validity, reasons, superseded. Inputs:
---   getvariable('stg_table'): the entity's stg_<entity> table (see stg_<entity>.sql);
+--   parameter stg_table: the name of the entity's stg_<entity> table (see stg_<entity>.sql);
 --   row_failure(row_id, reason, ordinal): one row per failed quarantining expectation per
 --   record, as reported by GX (ordinal = the expectation's position in the suite).
 -- Output: view staged — the stg columns, then is_valid, reasons, superseded, record, record_hash.
@@ -16,7 +16,7 @@ WITH failed AS (
 ),
 judged AS (
     SELECT s.*, f.reasons IS NULL AS is_valid, f.reasons
-    FROM query_table(getvariable('stg_table')) AS s
+    FROM query_table($stg_table) AS s
     LEFT JOIN failed AS f ON f.row_id = s.row_id
 )
 SELECT * EXCLUDE (state_at, is_valid, reasons, record),

@@ -3,4 +3,4 @@ SELECT dossier_id, procedure_code, agency_code, channel_code, remote_submission,
        applicant_key, submitted_at, received_at, due_at, finished_at, returned_at, updated_at,
        status, return_method, has_digitized, result_digitized,
        record_key, window_start, is_valid, reasons, superseded, record, record_hash
-FROM read_parquet(getvariable('load_file'));
+FROM read_parquet($load_file);
