@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--start", type=_iso_date, required=True, help="first local day (YYYY-MM-DD)")
     run.add_argument("--end", type=_iso_date, required=True, help="day after the last (YYYY-MM-DD)")
-    run.add_argument("--no-progress", action="store_true", help="no progress line even on a terminal")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars even on a terminal (the log still gets a line every TTHC_PROGRESS_SECONDS)")
     run.add_argument("--report", action="store_true",
                      help="also write the latest month's and quarter's report, as the KPI DAG does")
 

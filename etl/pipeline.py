@@ -17,11 +17,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable
 
 from etl import runtime
 from etl.config import Settings
 from etl.contract import FEEDS, REFERENCES
+from etl.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 # does not grow with the run's length and a chunk's fixed cost is paid per ~150k records at every
 # scale (docs/decisions/0002).
 CHUNK_RECORDS = 150_000
+# The stages a run's progress shows, in days of [start, end) and their records.
+EXTRACTED, LOADED = "extracted", "validated+loaded"
 
 
 @dataclass
@@ -49,26 +51,7 @@ def local_days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=offset) for offset in range((end - start).days)]
 
 
-class _Progress:
-    """One rewritten status line on a terminal; silent otherwise."""
-
-    def __init__(self, enabled: bool, total: int):
-        self.enabled, self.total, self.done, self.started = enabled, total, 0, time.monotonic()
-
-    def step(self, label: str, count: bool = True) -> None:
-        self.done += count
-        if self.enabled:
-            elapsed = time.monotonic() - self.started
-            sys.stderr.write(f"\r[{self.done}/{self.total}] {label:<40} {elapsed:6.1f}s")
-            sys.stderr.flush()
-
-    def note(self, label: str) -> None:
-        if self.enabled:
-            sys.stderr.write(f"\r{label:<60}\n")
-            sys.stderr.flush()
-
-
-def land_references(settings: Settings, day: date, step: Callable[[str], None] = lambda _: None) -> list[Path]:
+def land_references(settings: Settings, day: date) -> list[Path]:
     """Land one snapshot of each reference list, and the pilot registration file, under `day`.
     Done first in a run: an auth or reachability problem fails fast, before hours of paging."""
     from etl import landing, pilot
@@ -78,7 +61,6 @@ def land_references(settings: Settings, day: date, step: Callable[[str], None] =
         manifests = []
         for entity in REFERENCES:
             manifests.append(landing.land(settings, landing.extract(settings, entity, day, client=client)))
-            step(f"{entity} list")
         manifests.append(pilot.land_pilot(settings, day))
         return manifests
     finally:
@@ -93,8 +75,7 @@ class LandedChunk:
 
 
 def extract_and_land(
-    settings: Settings, days: list[date], step: Callable[[str], None] = lambda _: None,
-    workers: int = runtime.EXTRACT_WORKERS, records: int | None = None,
+    settings: Settings, days: list[date], workers: int = runtime.EXTRACT_WORKERS, records: int | None = None,
 ) -> LandedChunk:
     """Land the feed windows of `days`, in day order; with `records`, stop once the days landed
     hold that many records (the days already under way land too).
@@ -133,11 +114,11 @@ def extract_and_land(
             pending.append((day, [pool.submit(land_window, entity, day) for entity in FEEDS]))
             if len(pending) < ahead:
                 continue
-            extracted += _land_next(pending, manifests, landed, step)
+            extracted += _land_next(pending, manifests, landed)
             if records is not None and extracted >= records:
                 break
         while pending:
-            extracted += _land_next(pending, manifests, landed, step)
+            extracted += _land_next(pending, manifests, landed)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         for api in clients:
@@ -145,8 +126,7 @@ def extract_and_land(
     return LandedChunk(manifests, landed, extracted)
 
 
-def _land_next(pending: "deque", manifests: list[Path], landed: list[date],
-               step: Callable[[str], None]) -> int:
+def _land_next(pending: "deque", manifests: list[Path], landed: list[date]) -> int:
     """Wait for the earliest day in flight; returns the records its windows extracted."""
     from etl.landing import read_manifest
 
@@ -154,7 +134,6 @@ def _land_next(pending: "deque", manifests: list[Path], landed: list[date],
     paths = [future.result() for future in futures]
     manifests.extend(paths)
     landed.append(day)
-    step(day.isoformat())
     return sum(int(read_manifest(path)["extracted"]) for path in paths)
 
 
@@ -162,9 +141,8 @@ class _ChunkExtractor:
     """Extracts the run's chunks of ~`records` records one ahead of the caller, in a child
     process when the run spans more than one day (a night is extracted here)."""
 
-    def __init__(self, settings: Settings, days: list[date], step: Callable[[str], None],
-                 records: int):
-        self.settings, self.remaining, self.step, self.records = settings, list(days), step, records
+    def __init__(self, settings: Settings, days: list[date], records: int):
+        self.settings, self.remaining, self.records = settings, list(days), records
         self.pool = runtime.extraction_process() if len(days) > 1 else None
         self.future = None
         if self.pool is not None:  # the child starts and imports while the references land
@@ -178,22 +156,20 @@ class _ChunkExtractor:
         self.future = self.pool.submit(extract_and_land, self.settings, self.remaining,
                                        workers=runtime.CHILD_EXTRACT_WORKERS, records=self.records)
 
-    def take(self) -> list[Path]:
+    def take(self) -> LandedChunk:
         """Land the next chunk (already under way in the child) and start the one after it."""
         if self.pool is None:
-            chunk = extract_and_land(self.settings, self.remaining, self.step, records=self.records)
+            chunk = extract_and_land(self.settings, self.remaining, records=self.records)
         else:
             if self.future is None:  # the first chunk
                 self._submit()
             chunk = self.future.result()
-            for day in chunk.days:
-                self.step(day.isoformat())
         self.remaining = self.remaining[len(chunk.days):]
         self.future = None
         if self.pool is not None and self.remaining:  # chunk k+1 pages while chunk k validates
             self._submit()
         log.info("extracted a chunk of %d day(s), %d records", len(chunk.days), chunk.records)
-        return chunk.manifests
+        return chunk
 
     def close(self) -> None:
         if self.pool is not None:
@@ -293,7 +269,9 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_recor
     days = local_days(start, end)
     if not days:
         raise ValueError(f"empty range: [{start}, {end})")
-    bar = _Progress(progress, total=len(days) + len(REFERENCES) + 1)
+    bar = Progress(terminal=progress)
+    bar.stage(EXTRACTED, len(days))
+    bar.stage(LOADED, len(days))
 
     from etl import source  # noqa: F401 - imported before the GX import thread starts
 
@@ -317,17 +295,18 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_recor
             holder.append(con)
         return holder[0]
 
-    def validate_and_load(manifests: list[Path]) -> Path:
+    def validate_and_load(manifests: list[Path], chunk: LandedChunk) -> Path:
         batch_dir = validate(settings, manifests, gx=gx)
         con = warehouse_connection()
         runtime.raise_cap(con)  # back from the idle cap of the last load
         results.append(load_stage.load_batch(con, batch_dir))
         runtime.lower_cap(con)
         runtime.collect_chunk_garbage()
+        bar.advance(LOADED, len(chunk.days), chunk.records)
         return batch_dir
 
     pending = None
-    extractor = _ChunkExtractor(settings, days, bar.step, chunk_records)
+    extractor = _ChunkExtractor(settings, days, chunk_records)
     with open_transaction:  # on any failure: ROLLBACK, then close (the warehouse is as before)
         try:
             while not extractor.done:
@@ -335,34 +314,32 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_recor
                 # first chunk, so every chunk's facts resolve against them as one batch's would.
                 manifests: list[Path] = []
                 if pending is None:
-                    manifests += land_references(settings, days[-1], bar.step)
+                    manifests += land_references(settings, days[-1])
                     gx_import.append(runtime.prefetch_gx())
-                manifests += extractor.take()
+                chunk = extractor.take()
+                bar.advance(EXTRACTED, len(chunk.days), chunk.records)
                 if pending is not None:
                     batch_dirs.append(pending.result())
-                    bar.step("validated and loaded", count=False)
                 for thread in gx_import:
                     thread.join()  # no two threads importing at once while validation starts its imports
-                pending = validator.submit(validate_and_load, manifests)
+                pending = validator.submit(validate_and_load, manifests + chunk.manifests, chunk)
             extractor.close()  # idle since the last chunk: its memory goes back before the tail
             batch_dirs.append(pending.result())
-            bar.step("validated and loaded", count=False)
             docs = validator.submit(gx.build_docs)
             runtime.raise_cap(holder[0])
             kpi_rows = kpi.rebuild_pending(holder[0])
-            bar.step("KPIs rebuilt")
             docs.result()  # Data Docs that cannot be built fail the run before it commits
             log.info("KPIs rebuilt (%d rows); committing the run's %d batch(es)", kpi_rows, len(results))
         finally:
             extractor.close()
             validator.shutdown(wait=True, cancel_futures=True)
+            bar.close()
     log.info("committed")
     publish(settings)
     summary = _summary(results, batch_dirs, len(days), kpi_rows, time.monotonic() - began)
-    bar.note(
-        f"run {summary.run_id}: {len(days)} day(s), loaded {summary.loaded}, "
-        f"quarantined {summary.quarantined}, {kpi_rows} KPI rows rebuilt, {summary.seconds:.1f}s"
-    )
+    if progress:
+        print(f"run {summary.run_id}: {len(days)} day(s), loaded {summary.loaded}, quarantined "
+              f"{summary.quarantined}, {kpi_rows} KPI rows rebuilt, {summary.seconds:.1f}s", file=sys.stderr)
     log.info("run finished: %s", summary)
     return summary
 

@@ -214,12 +214,13 @@ def test_chunks_are_cut_by_records_a_small_month_is_one_a_large_month_several(
                            extra=["--size", size])
     settings = settings_for(emu)
     days = pipeline.local_days(date(2024, 1, 1), date(2024, 2, 1))
-    extractor = pipeline._ChunkExtractor(settings, days, lambda _: None, pipeline.CHUNK_RECORDS)
+    extractor = pipeline._ChunkExtractor(settings, days, pipeline.CHUNK_RECORDS)
     chunks = []
     try:
         while not extractor.done:
-            manifests = extractor.take()
-            chunks.append(sum(landing.read_manifest(path)["extracted"] for path in manifests))
+            chunk = extractor.take()
+            chunks.append(sum(landing.read_manifest(path)["extracted"] for path in chunk.manifests))
+            assert chunk.records == chunks[-1]
     finally:
         extractor.close()
     print(f"{size}: chunks of {chunks} records")
