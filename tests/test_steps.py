@@ -53,3 +53,11 @@ def test_no_sql_file_hands_data_over_in_session_variables():
     offenders = [str(path.relative_to(SQL)) for path in SQL.rglob("*.sql")
                  if re.search(r"getvariable|SET\s+VARIABLE", path.read_text(encoding="utf-8"), re.I)]
     assert offenders == []
+
+
+@pytest.mark.parametrize("folder", ["staging", "load", "marts", "report", "migrations", "macros"])
+def test_every_sql_file_says_what_it_reads_and_writes(folder):
+    for path in sorted((SQL / folder).rglob("*.sql")):
+        head = path.read_text(encoding="utf-8").splitlines()[:6]
+        assert head[0].startswith("-- reads: "), path
+        assert any(line.startswith("-- writes: ") for line in head), path

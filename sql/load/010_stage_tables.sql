@@ -1,3 +1,6 @@
+-- reads: nothing
+-- writes: load_date_key, load_dossier, load_payment, load_agency, load_procedure, load_pilot,
+--         load_window, load_validation
 -- Typed work tables for one staged batch (docs/ARCHITECTURE.md "Staged batch"). Temporary: they
 -- live only inside the loading transaction's connection. The batch's parquet files are read into
 -- them by stage_<entity>.sql; a file that holds no window of its entity leaves its table empty.

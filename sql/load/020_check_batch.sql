@@ -1,3 +1,6 @@
+-- reads: load_dossier, load_payment, load_agency, load_procedure, load_pilot, load_window;
+--        parameters batch_dir
+-- writes: load_landed, load_count, load_problem
 -- Consistency of the staged batch before anything is written. Every problem becomes one line of
 -- a single clear error; a batch that passes here can be loaded without losing a record.
 CREATE OR REPLACE TEMP VIEW load_landed AS

@@ -1,3 +1,5 @@
+-- reads: load_landed, load_count, load_validation; parameters run_id
+-- writes: audit.quarantine, audit.run_counts, audit.validation_result
 -- Audit rows of the batch. Keyed by run_id (derived from the landed content), so a re-load of
 -- the same batch rewrites the same rows and nothing else.
 

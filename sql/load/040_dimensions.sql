@@ -1,3 +1,7 @@
+-- reads: load_agency, core.dim_agency, load_procedure, core.dim_procedure, load_dossier,
+--        load_payment
+-- writes: load_agency_changed, core.dim_agency, load_procedure_ref, load_procedure_completion,
+--         load_procedure_changed, core.dim_procedure, load_procedure_overlap
 -- Reference dimensions. The reference lists are full lists: a member absent from a later list
 -- is history and stays. Only rows that are new or differ are written, so re-loading an
 -- unchanged list changes nothing (and marks no KPI period dirty). Surrogate keys come from the

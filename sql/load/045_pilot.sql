@@ -1,3 +1,5 @@
+-- reads: load_window, load_pilot, core.dim_pilot_registration; parameters run_id
+-- writes: load_pilot_read, load_pilot_incoming, load_pilot_match, core.dim_pilot_registration
 -- Paper-free pilot registrations (operations.md TTHC_PILOT_FILE), kept with their history in
 -- core.dim_pilot_registration. Only a batch that read the file (a pilot window) changes them:
 -- the current rows its file no longer holds are closed on the window's day, the new ones opened.

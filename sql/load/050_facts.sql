@@ -1,3 +1,7 @@
+-- reads: load_dossier, core.fact_dossier, load_date_key, core.dim_agency, core.dim_procedure,
+--        load_payment, core.fact_payment, load_procedure_changed; parameters run_id
+-- writes: load_dossier_applied, core.fact_dossier, load_payment_applied, core.fact_payment,
+--         load_procedure_changed_code
 -- Facts: upsert the batch's latest valid state of each dossier and transaction, but never over
 -- a newer stored state (updated_at = NgayCapNhat): a replayed older extract changes nothing.
 -- Invalid states never reach the facts (they are in audit.quarantine), so a fact keeps its last

@@ -1,3 +1,7 @@
+-- reads: load_payment_applied, load_agency_changed, load_procedure_changed, kpi_dossier_events,
+--        load_dossier_applied, core.fact_dossier, core.fact_payment, load_pilot_match,
+--        kpi_periods_of
+-- writes: load_touched_date, load_dirty_period, audit.kpi_dirty_period
 -- KPI periods to rebuild (kpis.md): every month, quarter and year in which a record this load
 -- touched counts, in the state it replaced and in its new state, by the rule of
 -- sql/macros/kpi_periods.sql (the one the rebuild counts by). Dates are taken whatever the

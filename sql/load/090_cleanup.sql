@@ -1,3 +1,5 @@
+-- reads: nothing
+-- writes: drops the load's work tables and macros (load_*, kpi_* macros)
 -- The work tables die with the connection anyway; dropping them keeps a reused connection clean.
 -- Inside an open transaction (a multi-chunk run) DuckDB keeps a dropped table until the commit,
 -- for a rollback: its blocks are spilled to the temp directory, not freed (docs/ARCHITECTURE.md).

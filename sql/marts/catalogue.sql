@@ -1,3 +1,5 @@
+-- reads: kpi_build_period, core.dim_procedure, core.dim_agency
+-- writes: kpi_catalogue, kpi_agency_on_day, kpi_catalogue_by_level
 -- Catalogue on the last day d of each period: procedure versions valid on d. Inferred members
 -- (codes seen only on facts) are not part of any catalogue.
 CREATE OR REPLACE TEMP VIEW kpi_catalogue AS

@@ -1,3 +1,5 @@
+-- reads: kpi_period_term
+-- writes: nothing: its rows (period, agency, kpi_code, numerator, denominator) go to kpi_result
 -- AVG_DAYS_OFFLINE (kpis.md): average processing time in calendar days of in-person and postal dossiers.
 -- numerator: sum of (NgayKetThucXuLy - NgayTiepNhan) in days (seconds / 86400);
 -- denominator: dossiers finished in P with KenhThucHien 1 or 3.

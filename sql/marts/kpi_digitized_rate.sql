@@ -1,3 +1,5 @@
+-- reads: kpi_period_term
+-- writes: nothing: its rows (period, agency, kpi_code, numerator, denominator) go to kpi_result
 -- DIGITIZED_RATE (kpis.md): share of dossiers with digitized components.
 -- numerator: received in P with HoSoCoThanhPhanSoHoa = 1; denominator: dossiers received in P.
 -- Rows: every agency (the dossier's own MaDonVi) and `*` for all agencies together.

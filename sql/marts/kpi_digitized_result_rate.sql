@@ -1,3 +1,5 @@
+-- reads: kpi_period_term
+-- writes: nothing: its rows (period, agency, kpi_code, numerator, denominator) go to kpi_result
 -- DIGITIZED_RESULT_RATE (kpis.md): results issued digitized (Circular 01/2023/TT-VPCP).
 -- denominator: dossiers with TrangThaiHoSo 10 whose local NgayTra date is in P;
 -- numerator: of those, KetQuaSoHoa = 1.

@@ -1,3 +1,5 @@
+-- reads: kpi_period_term
+-- writes: nothing: its rows (period, agency, kpi_code, numerator, denominator) go to kpi_result
 -- DOSSIER_ONLINE_PAYMENT_RATE (kpis.md): share of fee-bearing dossiers paid online.
 -- denominator: dossiers received in P whose procedure version has CoPhiLePhi; numerator: of
 -- those, the dossiers with >= 1 successful online payment on any date, at any agency (both

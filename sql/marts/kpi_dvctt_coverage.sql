@@ -1,3 +1,5 @@
+-- reads: kpi_catalogue_by_level, kpi_agency_on_day, kpi_catalogue
+-- writes: nothing: its rows (period, agency, kpi_code, numerator, denominator) go to kpi_result
 -- DVCTT_COVERAGE (kpis.md): share of the catalogue offered as an online public service.
 -- On the last day d of P: numerator = catalogue versions with MucDoDVC TOAN_TRINH or MOT_PHAN,
 -- denominator = the catalogue. The catalogue of agency A is the versions valid on d whose

@@ -1,3 +1,5 @@
+-- reads: kpi_catalogue_by_level, kpi_agency_on_day, kpi_catalogue
+-- writes: nothing: its rows (period, agency, kpi_code, numerator, denominator) go to kpi_result
 -- FEE_PROC_ONLINE_PAYABLE_RATE (kpis.md): share of fee-bearing procedures payable online.
 -- On the last day d of P: numerator = catalogue versions with CoPhiLePhi and ThanhToanTrucTuyen,
 -- denominator = catalogue versions with CoPhiLePhi (catalogue as in kpi_dvctt_coverage.sql).

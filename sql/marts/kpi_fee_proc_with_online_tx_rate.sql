@@ -1,3 +1,6 @@
+-- reads: kpi_catalogue_by_level, core.fact_payment, kpi_catalogue, kpi_period_month,
+--        kpi_agency_on_day; parameters period_end, period_first
+-- writes: nothing: its rows (period, agency, kpi_code, numerator, denominator) go to kpi_result
 -- FEE_PROC_WITH_ONLINE_TX_RATE (kpis.md): share of fee-bearing procedures that saw an online
 -- payment. denominator = catalogue versions at the end of P with CoPhiLePhi; numerator = of those
 -- procedures, the ones with >= 1 online payment successful in P, matched on the payment's own

@@ -1,3 +1,5 @@
+-- reads: kpi_period_term
+-- writes: nothing: its rows (period, agency, kpi_code, numerator, denominator) go to kpi_result
 -- INTERNAL_ONLINE_RATE (kpis.md): internal procedures offered online are received online only
 -- (the city decision, Art. 2.2).
 -- denominator: dossiers received in P whose procedure version has NoiBo and MucDoDVC

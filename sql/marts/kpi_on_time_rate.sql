@@ -1,3 +1,5 @@
+-- reads: kpi_period_term
+-- writes: nothing: its rows (period, agency, kpi_code, numerator, denominator) go to kpi_result
 -- ON_TIME_RATE (kpis.md): share of finished dossiers finished by their due date.
 -- denominator: dossiers finished in P with a NgayHenTra;
 -- numerator: of those, NgayKetThucXuLy <= NgayHenTra, compared as timestamps to the second.

@@ -1,3 +1,5 @@
+-- reads: kpi_period_term
+-- writes: nothing: its rows (period, agency, kpi_code, numerator, denominator) go to kpi_result
 -- ONLINE_PAYMENT_TX_RATE (kpis.md): share of successful payments made online.
 -- numerator: online (truc-tuyen) payments successful in P; denominator: payments successful in P.
 -- Rows: the payment's own MaDonVi, and `*`. A payment without MaDonVi is valid (source-api.md)

@@ -1,3 +1,5 @@
+-- reads: kpi_period_term
+-- writes: nothing: its rows (period, agency, kpi_code, numerator, denominator) go to kpi_result
 -- PILOT_PAPER_FREE_RATE (kpis.md): no paper dossiers on the registered pilot days (the city
 -- decision, Art. 2.3; registrations from operations.md TTHC_PILOT_FILE).
 -- denominator: dossiers received in P on a pilot day; numerator: of those, KenhThucHien = 2.

@@ -1,3 +1,5 @@
+-- reads: kpi_period_term
+-- writes: nothing: its rows (period, agency, kpi_code, numerator, denominator) go to kpi_result
 -- POSTAL_RECEIPT_RATE (kpis.md): share of dossiers received through the public postal service.
 -- numerator: received in P with KenhThucHien = 3; denominator: dossiers received in P.
 -- Rows: every agency (the dossier's own MaDonVi) and `*` for all agencies together.

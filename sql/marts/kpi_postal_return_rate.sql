@@ -1,3 +1,5 @@
+-- reads: kpi_period_term
+-- writes: nothing: its rows (period, agency, kpi_code, numerator, denominator) go to kpi_result
 -- POSTAL_RETURN_RATE (kpis.md): share of returned results delivered by the public postal service.
 -- denominator: dossiers with TrangThaiHoSo 10 whose local NgayTra date is in P;
 -- numerator: of those, HinhThucTra = 1.

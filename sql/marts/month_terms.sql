@@ -1,6 +1,6 @@
--- reads: kpi_fact_month, macros of sql/macros/kpi_periods.sql, core.fact_dossier, core.fact_payment, core.dim_procedure,
---        core.dim_pilot_registration, intermediate.kpi_month_paid_dossier;
---        parameters fact_first, fact_end
+-- reads: kpi_fact_month, the macros of sql/macros/kpi_periods.sql, core.fact_dossier,
+--        core.fact_payment, core.dim_procedure, core.dim_pilot_registration,
+--        intermediate.kpi_month_paid_dossier; parameters fact_first, fact_end
 -- writes: intermediate.kpi_month_term, intermediate.kpi_month_paid_dossier
 -- The terms of the months in kpi_fact_month (fact_months.sql), recomputed from the facts. Each
 -- record counts in the months sql/macros/kpi_periods.sql names (kpi_month of each event).

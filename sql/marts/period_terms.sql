@@ -1,3 +1,5 @@
+-- reads: intermediate.kpi_month_term, kpi_period_month
+-- writes: kpi_period_term
 -- The month terms (intermediate.kpi_month_term) added up to each period to build, per agency and
 -- for `*` (all agencies, payments without an agency included): the one roll-up the KPI files share.
 -- agency_code is null only on the row of payments without an agency; their dossier terms are 0.

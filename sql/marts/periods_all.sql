@@ -1,3 +1,5 @@
+-- reads: core.fact_dossier, core.fact_payment
+-- writes: kpi_requested_period
 -- The periods a full rebuild requests: every month, quarter and year from the first to the last
 -- event date on the facts. A superset of the periods (kpis.md "Periods") is enough: only the
 -- requested periods with an event are built (periods_build.sql). min/max are cheap column scans,

@@ -1,3 +1,5 @@
+-- reads: kpi_requested_period, intermediate.kpi_month_term
+-- writes: kpi_build_period, kpi_period_month, kpi_result
 -- The periods this rebuild computes: those requested (all, or the dirty ones) that are periods
 -- at all (kpis.md "Periods": a dossier received, finished or returned, or a payment succeeding in
 -- it). intermediate.kpi_month_term holds every month of the requested periods (month_terms.sql),

@@ -1,3 +1,5 @@
+-- reads: kpi_target_change, intermediate.kpi_target_applied, mart.kpi_target
+-- writes: mart.kpi_value, intermediate.kpi_target_applied
 -- The KPIs whose target changed (target_changes.sql): their rows take the current target and met,
 -- and the applied targets become the current ones.
 UPDATE mart.kpi_value AS v

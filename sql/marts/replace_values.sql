@@ -1,3 +1,5 @@
+-- reads: mart.kpi_value, kpi_requested_period, kpi_result, mart.kpi_target
+-- writes: mart.kpi_value
 -- Swap in the recomputed rows: every requested period loses its old rows (also a period that is
 -- no longer active), then gets the rows with a denominator > 0. value = numerator / denominator;
 -- target from mart.kpi_target; met = value >= target, null where there is no target.

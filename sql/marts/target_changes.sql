@@ -1,3 +1,5 @@
+-- reads: mart.kpi_value, mart.kpi_target
+-- writes: intermediate.kpi_target_applied, kpi_target_change
 -- Targets can change without any fact changing (a new seed, an edit of mart.kpi_target), and
 -- every kpi_value row must carry its KPI's current target, so incremental runs stay equal to a
 -- full rebuild. intermediate.kpi_target_applied holds the targets the rows carry: the KPIs whose

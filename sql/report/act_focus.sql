@@ -1,4 +1,5 @@
 -- reads: mart.focus_procedure, mart.kpi_value, core.dim_agency
+-- writes: nothing: a query whose rows are the result
 -- Per agency, its $focus_top procedures offered online (TOAN_TRINH / MOT_PHAN) that took the most
 -- paper dossiers in [$period_start, $period_end), with the ONLINE_RATE points the agency would
 -- have gained had they been filed online: 100 * paper / the agency's ONLINE_RATE denominator of

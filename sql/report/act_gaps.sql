@@ -1,4 +1,5 @@
 -- reads: mart.kpi_gap, core.dim_agency
+-- writes: nothing: a query whose rows are the result
 -- Every target missed in the period, by the city (`*`) or an agency, with the records that would
 -- have met it (records_needed, in the unit of the KPI's numerator). Params: $period_type, $period_start.
 SELECT

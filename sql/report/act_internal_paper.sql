@@ -1,4 +1,5 @@
 -- reads: core.fact_dossier, core.dim_procedure, core.dim_agency
+-- writes: nothing: a query whose rows are the result
 -- Internal procedures (NoiBo) offered online (MucDoDVC TOAN_TRINH or MOT_PHAN) that still received
 -- paper dossiers (KenhThucHien 1 or 3) in [$period_start, $period_end): the city decision (Art.
 -- 2.2) has them received online only. Received and versions as INTERNAL_ONLINE_RATE (kpis.md):

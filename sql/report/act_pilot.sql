@@ -1,4 +1,5 @@
 -- reads: mart.pilot_compliance, core.dim_procedure, core.dim_agency
+-- writes: nothing: a query whose rows are the result
 -- Paper dossiers (KenhThucHien 1 or 3) received on the pilot days of [$period_start, $period_end)
 -- (city decision Art. 2.3), per agency and registered procedure: how many, and their MaHoSo only
 -- (no personal data). Params: $period_start, $period_end.

@@ -1,4 +1,5 @@
 -- reads: mart.pilot_agency_registrations
+-- writes: nothing: a query whose rows are the result
 -- Each agency's pilot registrations as the registration file stands now (the view is not per
 -- period), and whether it has fewer than the two procedures the city decision asks of each
 -- (Art. 2.3). No params.

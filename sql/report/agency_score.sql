@@ -1,3 +1,6 @@
+-- reads: mart.kpi_value, core.dim_agency; parameters census_kpis, min_records, period_start,
+--        period_type
+-- writes: nothing: a query whose rows are the result
 -- Agencies ordered by the share of their target KPIs met, then the mean gap to the targets (the
 -- scorecard's ordering), on the KPIs each is ranked by (ranking.sql: enough records, or a
 -- catalogue KPI). Known agencies ranked by none ('few_records') and codes not in the agency list

@@ -1,3 +1,5 @@
+-- reads: mart.kpi_value, mart.kpi_target; parameters period_start, period_type, previous_start
+-- writes: nothing: a query whose rows are the result
 -- The city's KPIs (agency `*`) of the period, with the previous period's value for the change.
 -- Params: $period_type, $period_start, $previous_start.
 SELECT

@@ -1,3 +1,5 @@
+-- reads: audit.quarantine; parameters period_end, period_start
+-- writes: nothing: a query whose rows are the result
 -- Why records of the period's windows were quarantined: each '; '-joined reason counted apart
 -- (a record with two reasons counts once under each). The records themselves are never read
 -- out. Params: $period_start, $period_end.

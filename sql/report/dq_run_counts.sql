@@ -1,3 +1,5 @@
+-- reads: audit.run_counts; parameters period_end, period_start
+-- writes: nothing: a query whose rows are the result
 -- Records extracted, loaded, quarantined and collapsed as duplicates for the windows of the
 -- period [$period_start, $period_end), per entity.
 SELECT

@@ -1,3 +1,5 @@
+-- reads: mart.kpi_value, core.dim_agency; parameters period_start, period_type
+-- writes: nothing: a query whose rows are the result
 -- Online vs in-person processing time per agency (AVG_DAYS_ONLINE vs AVG_DAYS_OFFLINE), `*` first.
 -- Params: $period_type, $period_start.
 SELECT

@@ -1,3 +1,6 @@
+-- reads: mart.kpi_value, core.dim_agency; parameters census_kpis, min_records, period_start,
+--        period_type
+-- writes: nothing: a query whose rows are the result
 -- Agencies ranked by each KPI that has a target (rank 1 = highest value), with their gap to it.
 -- An official trusts a rank only between agencies of the agency list with enough records: rank
 -- only those (row_group 'ranked') whose denominator is at least $min_records, except for the

@@ -1,3 +1,5 @@
+-- reads: mart.processing_time_working_days; parameters period_end, period_start
+-- writes: nothing: a query whose rows are the result
 -- The working-day view of processing time (mart.processing_time_working_days, monthly) summed
 -- over the months of the period [$period_start, $period_end), city-wide.
 SELECT

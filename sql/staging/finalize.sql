@@ -1,3 +1,5 @@
+-- reads: row_failure, the stg_<entity> table named by parameter stg_table
+-- writes: staged
 -- Judge the staged rows of one entity: validity, reasons, superseded. Inputs:
 --   parameter stg_table: the name of the entity's stg_<entity> table (see stg_<entity>.sql);
 --   row_failure(row_id, reason, ordinal): one row per failed quarantining expectation per

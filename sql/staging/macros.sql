@@ -1,3 +1,7 @@
+-- reads: nothing
+-- writes: temp macros stg_trim, stg_is_blank, stg_blank_to_null, stg_nfc, stg_trimmed,
+--         stg_code_trimmed, stg_text, stg_code, stg_int_code, stg_local_ts, stg_channel,
+--         stg_amount_vnd, stg_flag, stg_iso_date, stg_level_list
 -- Parsing macros for the landed source values (source-api.md "What real exports look like").
 -- Every landed field arrives as VARCHAR (a JSON number 2 and a string "2" read alike), so each
 -- macro takes VARCHAR and returns a typed value, or NULL when the value is empty or unparseable.

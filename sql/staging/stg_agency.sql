@@ -1,3 +1,5 @@
+-- reads: landed_agency (etl/standardize.py), the macros of staging/macros.sql
+-- writes: src_agency, stg_agency, chk_agency
 -- Agency reference list (donvi): THE mapping from the source's field names to ours.
 -- Input:  landed_agency(row_id, window_start, file_path, record).
 -- Output: stg_agency (columns of core.dim_agency + staging columns) and chk_agency (the narrow

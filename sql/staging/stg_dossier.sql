@@ -1,3 +1,5 @@
+-- reads: landed_dossier (etl/standardize.py), the macros of staging/macros.sql
+-- writes: src_dossier, stg_dossier, chk_dossier
 -- Dossier (hoso): THE mapping from the source's Vietnamese field names to ours.
 -- Input:  landed_dossier(row_id, window_start, file_path, record)  -- one landed JSON line per row.
 -- Output: stg_dossier  -- standardized columns (names of core.fact_dossier) + record_key,

@@ -1,3 +1,5 @@
+-- reads: landed_payment (etl/standardize.py), the macros of staging/macros.sql
+-- writes: src_payment, stg_payment, chk_payment
 -- Payment transaction (thanhtoan): THE mapping from the source's field names to ours.
 -- Input:  landed_payment(row_id, window_start, file_path, record).
 -- Output: stg_payment (columns of core.fact_payment + staging columns) and chk_payment (the

@@ -1,3 +1,5 @@
+-- reads: landed_procedure (etl/standardize.py), the macros of staging/macros.sql
+-- writes: src_procedure, stg_procedure, chk_procedure
 -- Procedure catalogue (thutuc): THE mapping from the source's field names to ours.
 -- Input:  landed_procedure(row_id, window_start, file_path, record).
 -- Output: stg_procedure (columns of core.dim_procedure + staging columns) and chk_procedure

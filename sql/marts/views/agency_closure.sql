@@ -1,3 +1,5 @@
+-- reads: core.dim_agency
+-- writes: views mart.agency_ancestor, mart.agency_final_successor
 -- The agency hierarchy (MaDonViCha) and the reorganizations (MaDonViKeThua) as lookup views.
 
 -- Every agency with itself and each of its ancestors (depth 0 = itself). The depth bound only

@@ -1,3 +1,5 @@
+-- reads: core.fact_dossier, core.dim_procedure
+-- writes: views mart.dq_dossier_without_procedure_version, mart.dq_finished_without_received
 -- Data-quality findings kpis.md asks to report: the records a KPI had to leave out.
 
 -- Received dossiers whose MaTTHC has no catalogue version valid on the received date: left out

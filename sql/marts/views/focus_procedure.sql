@@ -1,3 +1,5 @@
+-- reads: core.fact_dossier, core.dim_procedure, core.dim_agency
+-- writes: views mart.focus_procedure
 -- Where to push online first (city decision Art. 2.4: the procedures offered online that get many
 -- dossiers): reads core.fact_dossier, core.dim_procedure and core.dim_agency; gives, per agency and
 -- month received, each procedure whose version is offered online (MucDoDVC TOAN_TRINH or MOT_PHAN)

@@ -1,3 +1,5 @@
+-- reads: mart.kpi_value
+-- writes: views mart.kpi_gap_unit, mart.kpi_gap
 -- How far each missed target is, in the records people act on: reads mart.kpi_value; gives, for
 -- every row with a target not met (met false; KPIs without a target, such as AVG_DAYS_*, have
 -- none), records_needed = the fewest more records on the numerator's side (of the same

@@ -1,3 +1,5 @@
+-- reads: mart.kpi_value
+-- writes: views mart.kpi_ranking, mart.kpi_agency_score
 -- Rankings of agencies against the targets.
 -- Per KPI: each agency's value, its gap to the target and its rank among the agencies measured.
 CREATE OR REPLACE VIEW mart.kpi_ranking AS

@@ -1,3 +1,5 @@
+-- reads: mart.kpi_value, mart.agency_final_successor, mart.kpi_target
+-- writes: views mart.kpi_restated
 -- History restated onto the agencies that exist after a reorganization: the fact-based KPI rows
 -- of every agency are added to the end of its successor chain (mart.agency_final_successor), so
 -- a merged commune's past shows under the ward that absorbed it. Catalogue KPIs are per agency

@@ -1,3 +1,5 @@
+-- reads: mart.kpi_value, mart.agency_ancestor, mart.kpi_target
+-- writes: views mart.kpi_rollup
 -- Roll-ups along the agency hierarchy: each agency with everything below it (parent_code).
 -- Only the fact-based KPIs add up across agencies (each record has exactly one agency, so the
 -- numerators and denominators of the children sum to the parent's). The catalogue KPIs and

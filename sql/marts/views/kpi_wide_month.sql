@@ -1,3 +1,5 @@
+-- reads: mart.kpi_value, core.dim_agency
+-- writes: views mart.kpi_wide_month
 -- One row per agency (and `*`) and month, one column per KPI value: the shape spreadsheets and
 -- dashboards want. Read from mart.kpi_value, so it can never disagree with it.
 CREATE OR REPLACE VIEW mart.kpi_wide_month AS

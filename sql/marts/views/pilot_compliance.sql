@@ -1,3 +1,6 @@
+-- reads: mart.kpi_value, core.dim_date, core.dim_pilot_registration, core.fact_dossier,
+--        core.dim_procedure, core.dim_agency
+-- writes: views mart.pilot_compliance, mart.pilot_agency_registrations
 -- The paper-free pilot (city decision Art. 2.3; operations.md "Paper-free pilot registrations"):
 -- reads core.dim_pilot_registration (its current rows, registered_to null), core.fact_dossier,
 -- core.dim_date, core.dim_procedure, core.dim_agency and the months of mart.kpi_value; gives how

@@ -1,3 +1,5 @@
+-- reads: mart.dossier_processing_time, core.dim_procedure
+-- writes: views mart.processing_time_by_procedure
 -- Is online processing faster than paper, procedure by procedure (city decision Art. 2.7)? Reads
 -- mart.dossier_processing_time (processing_time_working_days.sql: the dossiers of AVG_DAYS_*, with
 -- their calendar and working days) and core.dim_procedure; gives, per month finished and

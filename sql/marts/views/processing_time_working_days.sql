@@ -1,3 +1,5 @@
+-- reads: core.dim_date, core.fact_dossier
+-- writes: views mart.dossier_processing_time, mart.processing_time_working_days
 -- Processing time in WORKING days, online vs offline (in person or postal), per month finished
 -- and agency (and `*`): the comparison Art. 2 of the city decision asks for. Working days come
 -- from core.dim_date.is_working_day (weekends and public holidays, Tết included, are not).
