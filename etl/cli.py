@@ -59,6 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scorecard.add_argument("--top", type=int, default=5, help="agencies shown at each end (5)")
 
+    status = commands.add_parser(
+        "status",
+        help="is the warehouse fresh and healthy? (exit 3 when its data is older than --max-age-hours)",
+        description="Print, from the published copy, the last day loaded and the latest NgayCapNhat per "
+        "feed, the latest runs with their counts, the KPI periods pending, the last 7 days' quarantine by "
+        "reason, the published copy's age and the schema version. Exit 3 when the data is stale.",
+    )
+    status.add_argument("--json", action="store_true", help="the same as JSON, for monitoring")
+    status.add_argument("--max-age-hours", type=float, default=36.0, metavar="H",
+                        help="data older than this is stale (36: a nightly run missed)")
+
     report = commands.add_parser(
         "report",
         help="write the monthly or quarterly report (self-contained HTML + XLSX)",
@@ -126,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
 
             print(kpi.scorecard_from_file(settings.published, top=args.top))
             return 0
+        if args.command == "status":
+            from etl import status
+
+            health = status.collect(settings, args.max_age_hours)
+            print(status.as_json(health) if args.json else status.render(health))
+            return 0 if health.fresh else status.EXIT_STALE
         if args.command == "report":
             from etl import report
 
