@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # `make bench` reports the medians of this many runs of each benchmark.
 BENCH_REPEAT ?= 3
 
-.PHONY: venv demo test bench bench-quick clean
+.PHONY: venv demo test bench bench-quick clean airflow-ui
 
 venv: $(STAMP)
 
@@ -19,6 +19,10 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 demo: venv
 	$(BIN)/python -m etl.demo
+
+# The Airflow UI on the demo's set-up: the emulator and `airflow standalone`, both DAGs paused.
+airflow-ui: venv
+	$(BIN)/python -m etl.airflow_ui
 
 test: venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 tests

@@ -8,7 +8,7 @@
 3. History with `python -m etl run` over the emulator's range except its last three days, then
    those three nights through Airflow itself (`dag.test()` of tthc_nightly), then the KPI DAG —
    all in one Airflow child process, which starts Airflow's in-process execution API once.
-4. The KPI scorecard from the published copy, and how to open the Airflow UI on this set-up.
+4. The KPI scorecard from the published copy, and how to open the Airflow UI (`make airflow-ui`).
 
 Every child runs with an explicit environment; the emulator is stopped by its PID whatever
 happens. Exit code 0 on success, 1 with one clear line otherwise.
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import signal
 import socket
 import subprocess
@@ -94,23 +93,13 @@ def demo_env(api_url: str) -> dict[str, str]:
     return env
 
 
-def ui_command(env: dict[str, str]) -> str:
-    names = (
-        "AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__LOAD_EXAMPLES",
-        "PYTHONPATH", "TTHC_DEMO",
-    )
-    assignments = " ".join(f"{n}={shlex.quote(env[n])}" for n in names)
-    # From the repository root: the pipeline's default warehouse paths are relative to it.
-    return f"cd {shlex.quote(str(REPO_ROOT))} && {assignments} {shlex.quote(AIRFLOW)} standalone"
-
-
 # ---------------------------------------------------------------- steps
 
 
 class Steps:
-    def __init__(self) -> None:
+    def __init__(self, log_dir: Path = AIRFLOW_HOME / "demo-logs") -> None:
         self.began = time.monotonic()
-        self.log_dir = AIRFLOW_HOME / "demo-logs"
+        self.log_dir = log_dir
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for old in self.log_dir.glob("*.log"):  # this run's logs only
             old.unlink()
@@ -216,10 +205,9 @@ def run_demo() -> None:
     steps.run("etl scorecard", [sys.executable, "-m", "etl", "scorecard"], env, show=True)
     steps.say(f"done in {time.monotonic() - steps.began:.0f}s; Airflow logs in {steps.log_dir}")
     print(
-        "\nOpen the Airflow UI on this set-up (user admin; the password is printed at start-up):\n"
-        f"  {ui_command(env)}\n"
-        "then browse http://localhost:8080 — DAGs tthc_nightly and tthc_kpi, with these runs.\n"
-        "Re-start the emulator first (python -m etl emulator) to trigger new runs from the UI."
+        "\nOpen the Airflow UI on this set-up, with the emulator running and both DAGs paused:\n"
+        "  make airflow-ui\n"
+        "then browse http://localhost:8080 (user admin) — DAGs tthc_nightly and tthc_kpi, with these runs."
     )
 
 
