@@ -25,6 +25,7 @@ airflow-ui: venv
 	$(BIN)/python -m etl.airflow_ui
 
 test: venv
+	.ci/ensure-chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 tests
 
 bench: venv

@@ -186,7 +186,6 @@ def test_min_records_comes_from_the_argument_else_the_environment_else_20(monkey
 # --------------------------------------------------------------------------- the section
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
 def test_chromium_renders_the_act_section_with_the_marts_figures(warehouse, reports, tmp_path):
     from PIL import Image
 
