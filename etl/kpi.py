@@ -84,10 +84,9 @@ def _query(sql_file: str) -> str:
 
 
 def _insert_kpi_results(con: duckdb.DuckDBPyConnection, params: dict) -> None:
-    """Every KPI file's rows into kpi_result, in one INSERT. As one statement rather than 13, the
-    KPIs are planned and scheduled once (13 statements cost ~15 ms more of a month's refresh on
-    the 10M-dossier bench, ~30 ms on a small warehouse) and their pipelines run side by side. An
-    error DuckDB places on a line gets a note naming the file that line came from."""
+    """Every KPI file's rows into kpi_result, in one INSERT: the KPIs are planned and scheduled
+    once and their pipelines run side by side (decision 0031). An error DuckDB places on a line
+    gets a note naming the file that line came from."""
     parts, first_lines, line = [], [], 2
     for sql_file in KPI_FILES.values():
         part = f"FROM (\n{steps.render(_query(sql_file), params, source=sql_file)}\n)"
@@ -167,8 +166,8 @@ def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
     """Create or replace the extra mart views (kpis.md "Beyond the table") not current.
 
     Each view carries its file's stamp as its comment; a file runs again only when one of its
-    views is missing or carries another stamp. A rebuild that changes no definition then issues
-    no DDL: re-creating the 10 views cost ~10 ms of every KPI refresh (~3 % of a month's).
+    views is missing or carries another stamp, so a rebuild that changes no definition issues no
+    DDL (decision 0031).
     """
     comments = dict(con.execute(
         "SELECT view_name, comment FROM duckdb_views() "

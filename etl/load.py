@@ -152,13 +152,8 @@ def _run_steps(con: duckdb.DuckDBPyConnection, params: dict[str, Any], *,
 def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Run the load on one DuckDB thread, then give the connection its thread count back.
 
-    With two threads DuckDB split each INSERT into a fact between them, and the rows of their
-    partial row groups stayed in the transaction's memory (spilled under the load's cap) until
-    the commit wrote them to the WAL and the next checkpoint compressed them: a year of a large
-    province (23 loads in one transaction) spent 4.4 s in its commit and the close after it.
-    On one thread DuckDB writes each row group to the file as it fills: that commit took 0.7 s,
-    the year ran ~3 s faster with 13 s less CPU, and a batch's SQL (~100k-200k rows) ran no
-    slower (3 months replayed: 4.78 s of loads on one thread, 4.75-4.89 s on two).
+    On one thread DuckDB writes each fact's row groups to the file as they fill, instead of
+    holding partial ones in the transaction until the commit (decisions 0045, 0032).
     """
     threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
     con.execute("SET threads = 1")

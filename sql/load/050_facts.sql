@@ -26,13 +26,10 @@ LEFT JOIN core.fact_dossier AS f ON f.dossier_id = s.dossier_id
 WHERE s.is_valid AND NOT s.superseded
   AND (f.dossier_id IS NULL OR s.updated_at >= f.updated_at);
 
--- Replaced by key: the stored state of each key is deleted, then every applied state inserted.
--- Not INSERT … ON CONFLICT: the facts carry no primary-key index (an ART index is held in memory
--- and grew by ~400 MB per month of a large province). Not MERGE … UPDATE either: rewriting the
--- ~20 columns of a matched row in place cost more than a delete and an append (a year's loads of
--- a large province 24.3 -> 19.0 s) and left a larger file. The key stays unique because a batch
--- holds one winning state per key (NOT superseded; 020_check_batch.sql refuses a batch that
--- does not). Every applied state is inserted: its agency resolves (a valid dossier has one, and
+-- Replaced by key: the stored state of each key is deleted, then every applied state inserted,
+-- cheaper than a key index or MERGE … UPDATE (decisions 0045, 0032). The key stays unique
+-- because a batch holds one winning state per key (NOT superseded; 020_check_batch.sql refuses a
+-- batch that does not). Every applied state is inserted: its agency resolves (a valid dossier has one, and
 -- 040_dimensions.sql infers unknown codes), and if it did not, agency_sk NOT NULL would fail the
 -- load rather than drop the state.
 -- load_dossier_applied holds only states at least as new as the stored ones.

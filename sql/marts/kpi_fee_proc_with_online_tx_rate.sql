@@ -53,8 +53,7 @@ online_fee_tx AS MATERIALIZED (
     WHERE (f.months & p.months) <> 0
 ),
 -- Counted per (agency, CapThucHien list) before the agencies are joined, so that join meets a
--- few rows per agency whatever the planner guesses of the pairs (1.6M of them in a full rebuild,
--- estimated at ~1,500: where that fell below the agencies, it hashed the pairs, ~0.6 s more).
+-- few rows per agency whatever the planner guesses of the pairs (decision 0033).
 level_pairs AS (
     SELECT period_type, period_start, agency_code, level_set, count(*) AS pairs
     FROM online_fee_tx

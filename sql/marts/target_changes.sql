@@ -4,8 +4,8 @@
 -- every kpi_value row must carry its KPI's current target, so incremental runs stay equal to a
 -- full rebuild. intermediate.kpi_target_applied holds the targets the rows carry: the KPIs whose
 -- target differs from it are the only ones to update (refresh_targets.sql), none on an ordinary
--- run, where checking every row cost ~8 ms of each refresh. A warehouse from before the table
--- takes the targets its rows carry.
+-- run, rather than checking every row on each refresh (decision 0031). A warehouse from before
+-- the table takes the targets its rows carry.
 CREATE TABLE IF NOT EXISTS intermediate.kpi_target_applied AS
 SELECT DISTINCT kpi_code, target FROM mart.kpi_value;
 

@@ -6,8 +6,7 @@
 --   record, as reported by GX (ordinal = the expectation's position in the suite).
 -- Output: view staged — the stg columns, then is_valid, reasons, superseded, record, record_hash.
 -- record and record_hash are kept for invalid rows only: the quarantine is their one reader, and
--- hashing and carrying every valid line cost a fifth of the staging time (the landing zone keeps
--- every line anyway).
+-- the landing zone keeps every line anyway (decision 0034).
 -- superseded: valid, and a later valid state of the same key is elsewhere in the batch
 -- (latest state_at wins; tie → the later window; a reference list orders by window only).
 CREATE OR REPLACE TEMP VIEW staged AS
