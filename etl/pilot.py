@@ -250,7 +250,7 @@ def _staged_row(row: Registration | Rejected, landed: LandedPilot) -> dict:
 
 def land_pilot(settings: Settings, day: date) -> Path:
     """Land the configured pilot file under `day`; returns the window's manifest path."""
-    from etl import landing
+    from etl import datafiles, landing
 
     window_start, window_end = landing.local_day_window(day)
     target = Path(settings.raw_dir) / ENTITY / day.isoformat()
@@ -268,7 +268,7 @@ def land_pilot(settings: Settings, day: date) -> Path:
         digest = hashlib.sha256(content).hexdigest()
         name = DATA_NAME.format(digest=digest[:16])
         if not (target / name).exists():
-            landing.write_bytes_atomically(target / name, content)
+            datafiles.write_bytes_atomically(target / name, content)
         files.append({"path": name, "rows": records, "sha256": digest})
     manifest = {
         "entity": ENTITY,
@@ -285,7 +285,7 @@ def land_pilot(settings: Settings, day: date) -> Path:
         "files": files,
     }
     path = target / landing.MANIFEST_NAME
-    landing.write_json_atomically(path, manifest)
-    landing.remove_unlisted(target, {entry["path"] for entry in files}, suffixes=(".csv",))
+    datafiles.write_json_atomically(path, manifest)
+    datafiles.remove_unlisted(target, {entry["path"] for entry in files}, suffixes=(".csv",))
     log.info("landed pilot %s: %d record(s) -> %s", day, records, path)
     return path
