@@ -36,3 +36,20 @@ bench-quick: venv
 
 clean:
 	rm -rf warehouse/raw warehouse/staged warehouse/published warehouse/data_docs warehouse/*.duckdb* .airflow
+
+# Superset on the published warehouse (bi/start.py): its own venv .venv-bi (its pins conflict with
+# Airflow's), the bundle bi/superset/ imported, served on 127.0.0.1:8088. Needs
+# SUPERSET_SECRET_KEY and SUPERSET_ADMIN_PASSWORD in the environment (no default).
+BI_VENV  := .venv-bi
+BI_STAMP := $(BI_VENV)/.installed
+
+.PHONY: bi
+
+$(BI_STAMP): requirements-bi.txt
+	test -x $(BI_VENV)/bin/python || $(PYTHON) -m venv $(BI_VENV)
+	$(BI_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BI_VENV)/bin/python -m pip install --quiet -r requirements-bi.txt
+	touch $(BI_STAMP)
+
+bi: $(BI_STAMP)
+	$(BI_VENV)/bin/python bi/start.py --host 127.0.0.1 --port 8088
