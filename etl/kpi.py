@@ -72,9 +72,6 @@ _TEMP_OBJECTS = (
     ("TABLE", "kpi_build_period"),
     ("TABLE", "kpi_fact_month"),
     ("TABLE", "kpi_requested_period"),
-    ("MACRO", "kpi_periods_of"),
-    ("MACRO", "kpi_dossier_events"),
-    ("MACRO", "kpi_month"),
 )
 
 
@@ -107,7 +104,6 @@ def _rebuild(con: duckdb.DuckDBPyConnection, requested_periods_sql: str) -> int:
     """Recompute mart.kpi_value for the periods `requested_periods_sql` creates as the temp table
     kpi_requested_period (period_type, period_start); returns the rows written."""
     con.execute(requested_periods_sql)
-    steps.run_file(con, "macros/kpi_periods.sql")  # which months a record counts in
     steps.run_file(con, "marts/fact_months.sql")
     # The facts' and the payments' bounds, passed as literals so DuckDB prunes row groups.
     (fact_first, fact_end), = con.execute(

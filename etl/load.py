@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 # CLEANUP onwards whatever happened. Parameters: $run_id, $batch_dir, and $load_file for staging.
 STAGED = "020"
 CLEANUP = "090"
-# The rule of which KPI periods a record counts in, shared with the rebuild (060_dirty_periods.sql).
-KPI_PERIODS_SQL = "macros/kpi_periods.sql"
 
 VALIDATION_COLUMNS = (
     "entity", "expectation", "column_name", "blocking", "success",
@@ -223,7 +221,6 @@ def _load_batch(con: duckdb.DuckDBPyConnection, batch_dir: Path) -> LoadResult:
     windows = read_windows(batch_dir)
 
     params = {"run_id": run_id, "batch_dir": batch_dir}
-    steps.run_file(con, KPI_PERIODS_SQL)
     _run_steps(con, params, stop=STAGED)
     try:
         _stage(con, batch_dir, windows)

@@ -79,8 +79,8 @@ def connect(path: Path | str, *, read_only: bool = False,
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The latest migration applied to the warehouse; 0 for a new one or one made before versions.
 
-    One query. The table's absence is read from the catalog rather than caught: a failed
-    statement would abort the caller's transaction.
+    A catalog lookup, then one read of the table. Its absence is looked up rather than caught: a
+    failed statement would abort the caller's transaction.
     """
     (has_table,), = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "

@@ -55,7 +55,7 @@ def test_no_sql_file_hands_data_over_in_session_variables():
     assert offenders == []
 
 
-@pytest.mark.parametrize("folder", ["staging", "load", "marts", "report", "migrations", "macros"])
+@pytest.mark.parametrize("folder", ["staging", "load", "marts", "report", "migrations"])
 def test_every_sql_file_says_what_it_reads_and_writes(folder):
     for path in sorted((SQL / folder).rglob("*.sql")):
         head = path.read_text(encoding="utf-8").splitlines()[:6]

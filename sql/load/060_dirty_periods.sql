@@ -1,10 +1,10 @@
--- reads: load_payment_applied, load_agency_changed, load_procedure_changed, kpi_dossier_events,
---        load_dossier_applied, core.fact_dossier, core.fact_payment, load_pilot_match,
---        kpi_periods_of
+-- reads: load_dossier_applied, load_payment_applied, load_agency_changed,
+--        load_procedure_changed, load_pilot_match, core.fact_dossier, core.fact_payment,
+--        macros core.kpi_dossier_events, core.kpi_periods_of
 -- writes: load_touched_date, load_dirty_period, audit.kpi_dirty_period
 -- KPI periods to rebuild (kpis.md): every month, quarter and year in which a record this load
 -- touched counts, in the state it replaced and in its new state, by the rule of
--- sql/macros/kpi_periods.sql (the one the rebuild counts by). Dates are taken whatever the
+-- migration 0004 (the one the rebuild counts by). Dates are taken whatever the
 -- status (a superset of "received/finished/returned in P" is safe; a subset is not).
 CREATE OR REPLACE TEMP TABLE load_touched_date AS
 WITH payment_dossier AS (
@@ -17,8 +17,8 @@ dimension_changed AS (
         AS changed
 ),
 touched(ts) AS (
-    SELECT unnest(kpi_dossier_events(received_at, finished_at, returned_at)
-                  || kpi_dossier_events(old_received_at, old_finished_at, old_returned_at))
+    SELECT unnest(core.kpi_dossier_events(received_at, finished_at, returned_at)
+                  || core.kpi_dossier_events(old_received_at, old_finished_at, old_returned_at))
     FROM load_dossier_applied
     UNION ALL
     SELECT unnest([transacted_at, old_transacted_at]) FROM load_payment_applied
@@ -27,7 +27,8 @@ touched(ts) AS (
     SELECT f.received_at FROM core.fact_dossier AS f SEMI JOIN payment_dossier USING (dossier_id)
     -- A reference change moves catalogue KPIs and procedure versions: every period with data.
     UNION ALL
-    SELECT unnest(kpi_dossier_events(received_at, finished_at, returned_at)) FROM core.fact_dossier
+    SELECT unnest(core.kpi_dossier_events(received_at, finished_at, returned_at))
+    FROM core.fact_dossier
     WHERE (SELECT changed FROM dimension_changed)
     UNION ALL
     SELECT transacted_at FROM core.fact_payment
@@ -46,7 +47,7 @@ SELECT DISTINCT CAST(ts AS DATE) AS day FROM touched WHERE ts IS NOT NULL;
 
 CREATE OR REPLACE TEMP TABLE load_dirty_period AS
 SELECT DISTINCT period.period_type, period.period_start
-FROM (SELECT unnest(kpi_periods_of(day)) AS period FROM load_touched_date);
+FROM (SELECT unnest(core.kpi_periods_of(day)) AS period FROM load_touched_date);
 
 INSERT INTO audit.kpi_dirty_period BY NAME
 SELECT period_type, period_start FROM load_dirty_period

@@ -1,5 +1,5 @@
 -- reads: nothing
--- writes: drops the load's work tables and macros (load_*, kpi_* macros)
+-- writes: drops the load's work tables and macro (load_*)
 -- The work tables die with the connection anyway; dropping them keeps a reused connection clean.
 -- Inside an open transaction (a multi-chunk run) DuckDB keeps a dropped table until the commit,
 -- for a rollback: its blocks are spilled to the temp directory, not freed (docs/ARCHITECTURE.md).
@@ -27,6 +27,3 @@ DROP TABLE IF EXISTS load_payment_applied;
 DROP TABLE IF EXISTS load_touched_date;
 DROP TABLE IF EXISTS load_dirty_period;
 DROP MACRO IF EXISTS load_date_key;
-DROP MACRO IF EXISTS kpi_periods_of;
-DROP MACRO IF EXISTS kpi_dossier_events;
-DROP MACRO IF EXISTS kpi_month;

@@ -1,9 +1,9 @@
--- reads: kpi_fact_month, the macros of sql/macros/kpi_periods.sql, core.fact_dossier,
---        core.fact_payment, core.dim_procedure, core.dim_pilot_registration,
---        intermediate.kpi_month_paid_dossier; parameters fact_first, fact_end
+-- reads: kpi_fact_month, core.fact_dossier, core.fact_payment, core.dim_procedure,
+--        core.dim_pilot_registration, intermediate.kpi_month_paid_dossier, macro core.kpi_month;
+--        parameters fact_first, fact_end
 -- writes: intermediate.kpi_month_term, intermediate.kpi_month_paid_dossier
 -- The terms of the months in kpi_fact_month (fact_months.sql), recomputed from the facts. Each
--- record counts in the months sql/macros/kpi_periods.sql names (kpi_month of each event).
+-- record counts in the months of its events (core.kpi_month, migration 0004).
 -- The facts are read between the parameters fact_first and fact_end (the first month of
 -- kpi_fact_month and the day after its last; NULL when it is empty: no fact is read). They are
 -- literals, not subqueries, because DuckDB prunes row groups (zonemaps on the event timestamps)
@@ -15,19 +15,19 @@ DELETE FROM intermediate.kpi_month_paid_dossier
 WHERE month_start IN (SELECT month_start FROM kpi_fact_month);
 
 INSERT INTO intermediate.kpi_month_paid_dossier
-SELECT DISTINCT kpi_month(transacted_at) AS month_start, dossier_id
+SELECT DISTINCT core.kpi_month(transacted_at) AS month_start, dossier_id
 FROM core.fact_payment
 WHERE status = 'thanh-cong' AND payment_method_code = 'truc-tuyen' AND dossier_id IS NOT NULL
   AND transacted_at >= $fact_first
   AND transacted_at < $fact_end
-  AND kpi_month(transacted_at) IN (SELECT month_start FROM kpi_fact_month);
+  AND core.kpi_month(transacted_at) IN (SELECT month_start FROM kpi_fact_month);
 
 INSERT INTO intermediate.kpi_month_term BY NAME
 WITH
 -- Received in P: local NgayTiepNhan date in P, TrangThaiHoSo not 1 (registered) or 3 (rejected).
 received AS (
     SELECT
-        kpi_month(received_at) AS month_start,
+        core.kpi_month(received_at) AS month_start,
         agency_code,
         count(*) AS received,
         count(*) FILTER (WHERE channel_code = 2 AND remote_submission) AS online_remote,
@@ -46,7 +46,7 @@ received AS (
 -- combine: the semi-join counts a dossier once.
 pilot AS (
     SELECT
-        kpi_month(f.received_at) AS month_start,
+        core.kpi_month(f.received_at) AS month_start,
         f.agency_code,
         count(*) AS pilot_received,
         count(*) FILTER (WHERE f.channel_code = 2) AS pilot_online
@@ -68,7 +68,7 @@ pilot AS (
 -- NoiBo and MucDoDVC TOAN_TRINH or MOT_PHAN (INTERNAL_ONLINE_RATE). A dossier without a version
 -- is left out of these two only (reported in mart.dq_dossier_without_procedure_version).
 versioned AS MATERIALIZED (
-    SELECT kpi_month(f.received_at) AS month_start, f.agency_code, f.dossier_id,
+    SELECT core.kpi_month(f.received_at) AS month_start, f.agency_code, f.dossier_id,
            f.channel_code, v.has_fee,
            v.is_internal AND v.service_level IN ('TOAN_TRINH', 'MOT_PHAN') AS internal_online_service
     FROM core.fact_dossier AS f
@@ -116,7 +116,7 @@ fee AS (
 -- terms only), so the sums do not depend on row order.
 finished AS (
     SELECT
-        kpi_month(finished_at) AS month_start,
+        core.kpi_month(finished_at) AS month_start,
         agency_code,
         count(*) FILTER (WHERE due_at IS NOT NULL) AS with_due,
         count(*) FILTER (WHERE due_at IS NOT NULL AND finished_at <= due_at) AS on_time,
@@ -135,7 +135,7 @@ finished AS (
 -- Returned in P: TrangThaiHoSo 10 with local NgayTra date in P.
 returned AS (
     SELECT
-        kpi_month(returned_at) AS month_start,
+        core.kpi_month(returned_at) AS month_start,
         agency_code,
         count(*) AS returned,
         count(*) FILTER (WHERE return_method = 1) AS postal_returned,
@@ -150,7 +150,7 @@ returned AS (
 -- HinhThucThanhToan is truc-tuyen.
 payment AS (
     SELECT
-        kpi_month(transacted_at) AS month_start,
+        core.kpi_month(transacted_at) AS month_start,
         agency_code,
         count(*) AS successful,
         count(*) FILTER (WHERE payment_method_code = 'truc-tuyen') AS online_payments
