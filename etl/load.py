@@ -120,9 +120,7 @@ def read_validation_results(batch_dir: Path) -> list[tuple]:
     path = batch_dir / "validation.json"
     if not path.exists():
         return []
-    document = _read_json(path)
-    if isinstance(document, dict):
-        document = document.get("results", [])
+    document = _read_json(path)  # a list, as etl/validation.py writes it
     if not isinstance(document, list):
         raise LoadError(f"{path}: expected a list of validation results")
     rows = []
