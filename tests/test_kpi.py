@@ -385,26 +385,6 @@ def test_a_dossier_rebuilt_alone_finds_its_payment_of_a_month_kept(warehouse, tm
     assert kpi_rows(con) == full_rebuild_of_a_copy(con, tmp_path)
 
 
-def test_a_warehouse_without_paid_dossiers_is_rebuilt_in_full(warehouse):
-    # Built before intermediate.kpi_month_paid_dossier: the months not requested would have no paid
-    # dossiers, so the first rebuild recomputes every period (January's rows come back too).
-    con = warehouse
-    expected = kpi_rows(con)
-    with transaction(con):
-        con.execute("DROP TABLE intermediate.kpi_month_paid_dossier")
-        # Such a warehouse kept its month terms in mart: they go, mart keeps no working table.
-        con.execute("CREATE TABLE mart.kpi_month_term AS FROM intermediate.kpi_month_term")
-        con.execute("DELETE FROM mart.kpi_value WHERE period_start = ?", [JAN])
-        con.execute("INSERT INTO audit.kpi_dirty_period VALUES ('month', ?)", [MAR])
-        kpi.rebuild_pending(con)
-    assert kpi_rows(con) == expected
-    # t1 is the one successful online payment that names a dossier (t4 names none).
-    paid = con.execute("SELECT month_start, dossier_id FROM intermediate.kpi_month_paid_dossier")
-    assert paid.fetchall() == [(FEB, "d1")]
-    assert con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'mart' "
-                       "ORDER BY 1").fetchall() == [("kpi_target",), ("kpi_value",)]
-
-
 def test_a_period_without_events_loses_its_rows(warehouse):
     con = warehouse
     with transaction(con):
