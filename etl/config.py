@@ -57,6 +57,11 @@ class Settings:
     def published_parquet_dir(self) -> Path:
         return self.published.parent / "parquet"
 
+    @property
+    def published_duckdb1(self) -> Path:
+        """The published copy in DuckDB 1.x's storage format, same file name, for older drivers."""
+        return self.published.parent / "duckdb1" / self.published.name
+
     def with_source(self, api_url: str | None, api_token: str | None) -> "Settings":
         """Override the source (Airflow's `tthc_api` connection wins over the environment)."""
         return replace(

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # The published Parquet files: the contract tables first, then the extra views.
 PARQUET_TABLES: tuple[str, ...] = ("kpi_value", "kpi_target")
+# The oldest storage format DuckDB 2.0 writes that the 1.x drivers (npm, older JDBC/ODBC) read.
+DUCKDB1_STORAGE = "v1.4.0"
 # Temp copies left by a publish killed before its rename are removed after this long (a running
 # publish never takes it; each leftover is a whole copy of the warehouse).
 STALE_TEMP_SECONDS = 3600
@@ -47,11 +49,15 @@ def publish(settings: Settings, *, views_current: bool = False) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     parquet_dir = settings.published_parquet_dir
     parquet_dir.mkdir(parents=True, exist_ok=True)
+    duckdb1 = settings.published_duckdb1
+    duckdb1.parent.mkdir(parents=True, exist_ok=True)
 
     _sweep_stale_temps(target, parquet_dir)
+    _sweep_stale_temps(duckdb1, parquet_dir)
     _checkpoint(settings.warehouse, views_current)
     token = uuid.uuid4().hex[:12]
     staged_db = target.parent / f".{target.name}.{token}.tmp"
+    staged_duckdb1 = duckdb1.parent / f".{duckdb1.name}.{token}.tmp"
     staged_parquet: dict[Path, Path] = {}
     try:
         _copy_durably(Path(settings.warehouse), staged_db)
@@ -60,15 +66,19 @@ def publish(settings: Settings, *, views_current: bool = False) -> Path:
             final = parquet_dir / f"{name}.parquet"
             staged_parquet[final] = parquet_dir / f".{name}.{token}.parquet.tmp"
         _export_parquet(staged_db, staged_parquet)
+        _copy_as_duckdb1({final.name.removesuffix(".parquet"): staged for final, staged in staged_parquet.items()},
+                         staged_duckdb1)
         os.replace(staged_db, target)
         fsync_dir(target.parent)
+        os.replace(staged_duckdb1, duckdb1)
+        fsync_dir(duckdb1.parent)
         for final, staged in staged_parquet.items():
             os.replace(staged, final)
         fsync_dir(parquet_dir)
     finally:
-        for leftover in [staged_db, *staged_parquet.values()]:
+        for leftover in [staged_db, staged_duckdb1, *staged_parquet.values()]:
             leftover.unlink(missing_ok=True)
-    log.info("published %s and %d Parquet marts", target, len(staged_parquet))
+    log.info("published %s, its DuckDB 1.x copy and %d Parquet marts", target, len(staged_parquet))
     return target
 
 
@@ -127,6 +137,25 @@ def _copy_in_kernel(reader, writer) -> bool:
             raise
         return False
     return True
+
+
+def _copy_as_duckdb1(parquet: dict[str, Path], destination: Path) -> None:
+    """The published marts, read back from their staged Parquet files (computed once), as tables
+    in the storage format DuckDB 1.4 and later read: our files are 2.0's, which 1.x drivers
+    refuse. The marts alone, like the Parquet files (docs/decisions/0050)."""
+    import duckdb
+
+    con = duckdb.connect(config={"memory_limit": runtime.PUBLISH_MEMORY_LIMIT})
+    try:
+        con.execute(f"ATTACH '{destination.as_posix()}' AS duckdb1 (STORAGE_VERSION '{DUCKDB1_STORAGE}')")
+        con.execute("CREATE SCHEMA duckdb1.mart")
+        for name, path in parquet.items():
+            con.execute(f"CREATE TABLE duckdb1.mart.{name} AS FROM read_parquet('{path.as_posix()}')")
+        con.execute("DETACH duckdb1")
+    finally:
+        con.close()
+    with open(destination, "rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def _export_parquet(database: Path, destinations: dict[Path, Path]) -> None:
