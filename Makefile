@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # `make bench` reports the medians of this many runs of each benchmark.
 BENCH_REPEAT ?= 3
 
-.PHONY: venv demo test bench bench-quick clean airflow-ui
+.PHONY: venv demo test test-fast bench bench-quick clean airflow-ui
 
 venv: $(STAMP)
 
@@ -24,9 +24,14 @@ demo: venv
 airflow-ui: venv
 	$(BIN)/python -m etl.airflow_ui
 
+# Every tier (tests/unit, integration, e2e, bench), then the scan for personal data in what they wrote.
 test: venv
 	.ci/ensure-chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 tests
+
+# The unit tier alone: pure functions and single modules, under a minute.
+test-fast: venv
+	$(BIN)/python -m pytest -q tests/unit
 
 bench: venv
 	$(BIN)/python -m bench --repeat $(BENCH_REPEAT)

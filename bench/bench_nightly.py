@@ -8,7 +8,7 @@ same night, from two copies of that warehouse:
 - IN PROCESS: `etl.pipeline.run(settings, day, day + 1)` — extract, land, validate, load, KPIs,
   publish — timed in this process (target < 15 s), peak RSS of this process (emulator excluded);
 - AIRFLOW: `dag.test()` of `tthc_nightly` then `tthc_kpi` (which publishes) for the same day in
-  one fresh interpreter (tests/airflow_helpers.py: own AIRFLOW_HOME, `airflow db migrate`, pool
+  one fresh interpreter (tests/support/airflow.py: own AIRFLOW_HOME, `airflow db migrate`, pool
   `tthc_warehouse`, source as AIRFLOW_CONN_TTHC_API). Reported separately: the two dag.test()
   durations, and the whole child's wall time (interpreter + Airflow start-up included); the
   Airflow overhead is their difference with the in-process time.
@@ -88,11 +88,8 @@ def night_counts(emulator, day: date) -> dict[str, int]:
 
 
 def _airflow(emulator, settings: Settings, night: date, home: Path) -> dict:
-    sys.path.insert(0, str(REPO_ROOT / "tests"))
-    try:
-        from airflow_helpers import airflow_env, prepare_metadata, run_dag_tests, settings_env
-    finally:
-        sys.path.pop(0)
+    from tests.support.airflow import airflow_env, prepare_metadata, run_dag_tests, settings_env
+
     began = time.perf_counter()
     prepare_metadata(airflow_env(home))
     migrate = time.perf_counter() - began
