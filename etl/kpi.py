@@ -45,6 +45,9 @@ VIEW_FILES: tuple[str, ...] = (
     "marts/views/kpi_gap.sql",
 )
 
+# COMMENT ON every mart table, view and column, Vietnamese | English: what BI tools show.
+COMMENTS_FILE = "marts/comments.sql"
+
 _MART_VIEW = re.compile(r"CREATE\s+OR\s+REPLACE\s+VIEW\s+mart\.(\w+)", re.IGNORECASE)
 
 # The views published as Parquet beside mart.kpi_value and mart.kpi_target.
@@ -131,21 +134,26 @@ def _drop_temp_objects(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP {kind} IF EXISTS temp.{name}")
 
 
-def _view_definitions() -> list[tuple[str, str]]:
-    """(SQL, stamp) per view file, in order. The stamp, the comment its views carry, names the
-    file and fingerprints its definition with the migrations: DuckDB checks a view's column types
-    against the ones it was created with, so a table change must re-create the views too.
+def _view_definitions() -> tuple[list[tuple[str, str]], str]:
+    """(SQL, stamp) per view file, in order, and the stamp of the mart comments. A stamp names the
+    file and fingerprints it with the migrations: DuckDB checks a view's column types against the
+    ones it was created with, so a table change must re-create the views too, and a migration may
+    add a column to document.
     """
     ddl = hashlib.sha256()
     for migration in migrations():
         ddl.update(migration.path.read_bytes())
+
+    def stamp(sql_file: str, sql: str) -> str:
+        digest = ddl.copy()
+        digest.update(sql.encode("utf-8"))
+        return f"{sql_file} sha256:{digest.hexdigest()[:16]}"
+
     definitions = []
     for sql_file in VIEW_FILES:
         sql = read_sql(sql_file)
-        digest = ddl.copy()
-        digest.update(sql.encode("utf-8"))
-        definitions.append((sql, f"{sql_file} sha256:{digest.hexdigest()[:16]}"))
-    return definitions
+        definitions.append((sql, stamp(sql_file, sql)))
+    return definitions, stamp(COMMENTS_FILE, read_sql(COMMENTS_FILE))
 
 
 def refresh_targets(con: duckdb.DuckDBPyConnection) -> None:
@@ -159,26 +167,38 @@ def refresh_targets(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create or replace the extra mart views (kpis.md "Beyond the table") not current.
+    """Create or replace the extra mart views (kpis.md "Beyond the table") not current, and
+    document the mart (sql/marts/comments.sql) when a view was (re)created or the comments changed.
 
-    Each view carries its file's stamp as its comment; a file runs again only when one of its
-    views is missing or carries another stamp, so a rebuild that changes no definition issues no
-    DDL (decision 0031).
+    audit.view_stamp holds each view's stamp and the comments' (decision 0051: the views'
+    comments are their documentation); a file runs again only when one of its views is missing or
+    has another stamp, and the comments only then or when their own stamp differs, so a rebuild
+    that changes no definition issues no DDL (decision 0031).
     """
-    comments = dict(con.execute(
-        "SELECT view_name, comment FROM duckdb_views() "
+    stamps = dict(con.execute("SELECT name, stamp FROM audit.view_stamp").fetchall())
+    present = {name for name, in con.execute(
+        "SELECT view_name FROM duckdb_views() "
         "WHERE schema_name = 'mart' AND database_name = current_database()"
-    ).fetchall())
-    stale = False
-    for sql, stamp in _view_definitions():
+    ).fetchall()}
+    definitions, comments_stamp = _view_definitions()
+    stale, restamped = False, []
+    for sql, stamp in definitions:
         names = _MART_VIEW.findall(sql)
         # Once a file runs, the later ones run too: they read its views and keep their types.
-        stale = stale or not names or any(comments.get(name) != stamp for name in names)
+        stale = stale or not names or any(
+            name not in present or stamps.get(name) != stamp for name in names)
         if not stale:
             continue
         con.execute(sql)
-        for name in names:
-            con.execute(f"COMMENT ON VIEW mart.{name} IS '{stamp}'")
+        restamped += [(name, stamp) for name in names]
+    # CREATE OR REPLACE VIEW drops the view's comments: a re-created view is documented again.
+    if restamped or stamps.get(COMMENTS_FILE) != comments_stamp:
+        con.execute(read_sql(COMMENTS_FILE))
+        restamped.append((COMMENTS_FILE, comments_stamp))
+    if restamped:
+        names = [name for name, _ in restamped]
+        con.execute("DELETE FROM audit.view_stamp WHERE list_contains(?, name)", [names])
+        con.executemany("INSERT INTO audit.view_stamp VALUES (?, ?)", restamped)
 
 
 def rebuild_pending(con: duckdb.DuckDBPyConnection) -> int:

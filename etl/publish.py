@@ -67,7 +67,7 @@ def publish(settings: Settings, *, views_current: bool = False) -> Path:
             staged_parquet[final] = parquet_dir / f".{name}.{token}.parquet.tmp"
         _export_parquet(staged_db, staged_parquet)
         _copy_as_duckdb1({final.name.removesuffix(".parquet"): staged for final, staged in staged_parquet.items()},
-                         staged_duckdb1)
+                         staged_duckdb1, documented_by=staged_db)
         os.replace(staged_db, target)
         fsync_dir(target.parent)
         os.replace(staged_duckdb1, duckdb1)
@@ -139,11 +139,16 @@ def _copy_in_kernel(reader, writer) -> bool:
     return True
 
 
-def _copy_as_duckdb1(parquet: dict[str, Path], destination: Path) -> None:
+def _copy_as_duckdb1(parquet: dict[str, Path], destination: Path, documented_by: Path | None = None) -> None:
     """The published marts, read back from their staged Parquet files (computed once), as tables
     in the storage format DuckDB 1.4 and later read: our files are 2.0's, which 1.x drivers
-    refuse. The marts alone, like the Parquet files (docs/decisions/0050)."""
+    refuse. The marts alone, like the Parquet files (docs/decisions/0050). With `documented_by`
+    (the staged main copy), each table and column takes the comment its mart table or view and
+    column carry there: the Vietnamese | English documentation (docs/decisions/0051)."""
     import duckdb
+
+    def literal(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
 
     con = duckdb.connect(config={"memory_limit": runtime.PUBLISH_MEMORY_LIMIT})
     try:
@@ -151,6 +156,29 @@ def _copy_as_duckdb1(parquet: dict[str, Path], destination: Path) -> None:
         con.execute("CREATE SCHEMA duckdb1.mart")
         for name, path in parquet.items():
             con.execute(f"CREATE TABLE duckdb1.mart.{name} AS FROM read_parquet('{path.as_posix()}')")
+        if documented_by is not None:
+            con.execute(f"ATTACH '{documented_by.as_posix()}' AS documented (READ_ONLY)")
+            # A mart view is a table here: its comment and its columns' go to COMMENT ON TABLE/COLUMN.
+            rows = con.execute(
+                """
+                SELECT table_name, NULL, comment FROM duckdb_tables()
+                WHERE database_name = 'documented' AND schema_name = 'mart' AND comment IS NOT NULL
+                UNION ALL
+                SELECT view_name, NULL, comment FROM duckdb_views()
+                WHERE database_name = 'documented' AND schema_name = 'mart' AND comment IS NOT NULL
+                UNION ALL
+                SELECT table_name, column_name, comment FROM duckdb_columns()
+                WHERE database_name = 'documented' AND schema_name = 'mart' AND comment IS NOT NULL
+                """
+            ).fetchall()
+            con.execute("DETACH documented")
+            comments = [
+                f"COMMENT ON TABLE duckdb1.mart.{table} IS {literal(comment)}" if column is None
+                else f'COMMENT ON COLUMN duckdb1.mart.{table}."{column}" IS {literal(comment)}'
+                for table, column, comment in rows if table in parquet
+            ]
+            if comments:  # one commit, not one per statement: a third of the time
+                con.execute("BEGIN TRANSACTION;\n" + ";\n".join(comments) + ";\nCOMMIT")
         con.execute("DETACH duckdb1")
     finally:
         con.close()
