@@ -34,12 +34,17 @@ UNION_LABEL = "the KPI files, one INSERT (kpi._insert_kpi_results)"
 COMMIT_LABEL = "COMMIT"
 
 
-def _sql_files() -> dict[str, str]:
-    """Each SQL file's text, as `read_sql` gives it to the rebuild, to the file's name."""
-    return {
-        read_sql(path.relative_to(SQL_DIR).as_posix()).strip(): path.relative_to(SQL_DIR).as_posix()
-        for path in sorted(SQL_DIR.glob("marts/**/*.sql"))
-    }
+def _sql_files() -> list[tuple[re.Pattern, str]]:
+    """Each SQL file's text as a pattern of the text the rebuild runs (its `$name` parameters
+    rendered as literals by etl.steps), with the file's name."""
+    files = []
+    for path in sorted(SQL_DIR.glob("marts/**/*.sql")):
+        relative = path.relative_to(SQL_DIR).as_posix()
+        text = read_sql(relative).strip()
+        pattern = "".join(".*?" if part.startswith("$") else re.escape(part)
+                          for part in re.split(r"(\$[A-Za-z_][A-Za-z0-9_]*)", text))
+        files.append((re.compile(pattern, re.DOTALL), relative))
+    return files
 
 
 def _gist(statement: str, width: int = 56) -> str:
@@ -71,12 +76,19 @@ class StatementClock:
         self.times: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0])
 
     def _label(self, text: str, index: int, count: int, statement: str) -> str:
-        name = self._files.get(text.strip())
+        name = next((relative for pattern, relative in self._files if pattern.fullmatch(text.strip())), None)
         if name is None and text.startswith("INSERT INTO kpi_result BY NAME"):
             return UNION_LABEL
         if name is None:
             return f"kpi.py: {_gist(statement)}"
         return name if count == 1 else f"{name} #{index + 1}: {_gist(statement, 40)}"
+
+    def executemany(self, text: str, parameters) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self._con.executemany(text, parameters)
+        spent = self.times[f"kpi.py: {_gist(text)}"]
+        spent[0] += time.perf_counter() - wall
+        spent[1] += time.process_time() - cpu
 
     def execute(self, text: str, parameters=None) -> _Rows:
         statements = [text] if parameters is not None else [
