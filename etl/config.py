@@ -36,7 +36,7 @@ class Settings:
     source_read_timeout: float = 30.0
     source_backoff_seconds: float = 0.5
     # Ask the source for gzip? `auto`: not from a loopback host, where bytes cost nothing and
-    # (de)compressing 4.5M records costs ~18 s of CPU on both ends; yes from any other host.
+    # compression only costs CPU on both ends (docs/decisions/0044); yes from any other host.
     source_compression: str = "auto"
     # The paper-free pilot registrations (operations.md TTHC_PILOT_FILE); None: no pilot.
     pilot_file: Path | None = None
