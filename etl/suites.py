@@ -1,13 +1,18 @@
-"""The Great Expectations side of validation: the suites of `expectations/`, one ephemeral GX
-context per run (a pandas data source, a checkpoint per entity), each result as an
-`ExpectationOutcome`, and the Data Docs.
+"""The rulebook: the suites of `expectations/` (one per entity, in GX's own vocabulary), run by
+one ephemeral GX context per run (a pandas data source, a checkpoint per entity) on the narrow
+frame of typed columns that `sql/staging/stg_<entity>.sql` builds; each result as an
+`ExpectationOutcome`, and the Data Docs (`etl.data_docs`: offline, with the results of the last
+90 days).
 
 Each expectation's `meta.action` says what a failure means: `quarantine` (the failing records
-are invalid, reasons from `meta.reason`), `warn` (reported only) or `block` (the batch is
-refused). GX is imported lazily: the import alone costs seconds.
+are invalid, with `meta.reason` / `meta.reason_vi`), `warn` (reported only) or `block` (the batch
+is refused). `meta.notes` says in Vietnamese and English what the rule means and who fixes it.
+The folder is `TTHC_EXPECTATIONS_DIR` when set: a suite edited by hand changes which records are
+quarantined, without a code change. GX is imported lazily: the import alone costs seconds.
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -20,10 +25,21 @@ from etl.config import Settings
 
 log = logging.getLogger(__name__)
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+DEFAULT_EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent / "expectations"
+EXPECTATIONS_DIR = DEFAULT_EXPECTATIONS_DIR  # the default; expectations_dir() reads the environment
 DATA_DOCS_SITE = "tthc"
-RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"]}
+# The failing rows come back by row_id (for the quarantine) and record_key (for the Data Docs).
+INDEX_COLUMNS = ["row_id", "record_key"]
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": INDEX_COLUMNS}
 ACTIONS = ("quarantine", "warn", "block")
+# The suite parameter of expect_table_row_count_to_equal: the rows the manifests declare.
+LANDED_ROWS = "landed_rows"
+
+
+def expectations_dir() -> Path:
+    """The folder of the suites: TTHC_EXPECTATIONS_DIR, else the repository's expectations/."""
+    configured = (os.environ.get("TTHC_EXPECTATIONS_DIR") or "").strip()
+    return Path(configured) if configured else DEFAULT_EXPECTATIONS_DIR
 
 
 @dataclass
@@ -52,15 +68,23 @@ class ExpectationOutcome:
 
 
 def load_suite_document(entity: str) -> dict[str, Any]:
-    """expectations/<entity>.json, checked for the meta the pipeline relies on."""
-    document = json.loads((EXPECTATIONS_DIR / f"{entity}.json").read_text(encoding="utf-8"))
+    """<expectations dir>/<entity>.json, checked for the meta the pipeline relies on."""
+    path = expectations_dir() / f"{entity}.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    seen: set[str] = set()
     for index, expectation in enumerate(document["expectations"]):
         meta = expectation.get("meta") or {}
         if meta.get("action") not in ACTIONS or not meta.get("reason"):
             raise ValueError(
-                f"expectations/{entity}.json expectation {index}: meta needs action "
-                f"({'/'.join(ACTIONS)}) and reason"
+                f"{path} expectation {index}: meta needs action ({'/'.join(ACTIONS)}) and reason"
             )
+        if meta["action"] == "quarantine" and not meta.get("reason_vi"):
+            raise ValueError(f"{path} expectation {index}: a quarantining rule needs meta.reason_vi")
+        name = f"{expectation['type']}|{_column_name(expectation.get('kwargs') or {})}"
+        if name in seen:
+            raise ValueError(f"{path} expectation {index}: a second {name} (a rule is named by type, "
+                             "column and row condition)")
+        seen.add(name)
     return document
 
 
@@ -68,27 +92,89 @@ def required_fields(document: dict[str, Any]) -> list[str]:
     return list((document.get("meta") or {}).get("required_fields") or [])
 
 
+def _condition_text(condition: Any) -> str:
+    """A row condition in words, for the audit's column name: 'SoTien_sent = true'."""
+    if isinstance(condition, str):
+        return condition
+    if isinstance(condition, dict):
+        kind = condition.get("type")
+        column = (condition.get("column") or {}).get("name", "?")
+        if kind == "comparison":
+            parameter = condition.get("parameter")
+            value = json.dumps(parameter) if not isinstance(parameter, str) else repr(parameter)
+            operator = {"==": "="}.get(condition.get("operator"), condition.get("operator"))
+            return f"{column} {operator} {value}"
+        if kind == "nullity":
+            return f"{column} is {'' if condition.get('is_null') else 'not '}null"
+        if kind in ("and", "or"):
+            parts = [_condition_text(c) for c in condition.get("conditions") or []]
+            return f" {kind} ".join(parts)
+    return json.dumps(condition, sort_keys=True, default=str)
+
+
 def _column_name(kwargs: dict[str, Any]) -> str:
+    """The audit's column_name: the column(s), and the row condition when there is one."""
     if "column" in kwargs:
-        return str(kwargs["column"])
-    return "+".join(kwargs.get("column_list") or ["*"])
+        name = str(kwargs["column"])
+    elif "column_list" in kwargs:
+        name = "+".join(kwargs.get("column_list") or [])
+    else:
+        name = "*"
+    condition = kwargs.get("row_condition")
+    if condition:
+        name += f" if {_condition_text(condition)}"
+    return name
+
+
+def gx_document(document: dict[str, Any]) -> dict[str, Any]:
+    """The suite as GX takes it: each rule's position in meta.rule_index, its notes (Vietnamese,
+    English, who fixes it) as GX's `notes` (shown under the rule on the suite's page)."""
+    document = copy.deepcopy(document)
+    for index, expectation in enumerate(document["expectations"]):
+        meta = expectation.setdefault("meta", {})
+        meta["rule_index"] = index
+        notes = meta.get("notes") or {}
+        if notes:
+            owner = " / ".join(t for t in (notes.get("owner_vi"), notes.get("owner_en")) if t)
+            expectation["notes"] = [
+                f"**Tiếng Việt.** {notes.get('vi', '')}",
+                f"**English.** {notes.get('en', '')}",
+                f"**Ai sửa / Who fixes:** {owner}",
+            ]
+    return document
 
 
 class GxRunner:
-    """One ephemeral GX context per batch: a pandas data source, a checkpoint per entity."""
+    """One ephemeral GX context per batch: a pandas data source, a checkpoint per entity, and
+    the validation results kept as files in the Data Docs folder (`etl.data_docs.RESULTS`)."""
 
     def __init__(self, data_docs_dir: Path, run_name: str) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
         import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+
+        from etl import data_docs
 
         self._gx = gx
         self.run_name = run_name
-        self.context = gx.get_context(mode="ephemeral")
+        self.data_docs_dir = data_docs_dir
+        defaults = InMemoryStoreBackendDefaults()
+        config = DataContextConfig(store_backend_defaults=defaults)
+        # The results of every run, as JSON files beside the pages: the Data Docs list the last
+        # RETENTION_DAYS of them (pruned by age before each build), so a steward sees a trend.
+        config.stores[config.validation_results_store_name] = {
+            "class_name": "ValidationResultsStore",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                              "base_directory": str(data_docs_dir / data_docs.RESULTS)},
+        }
+        self.context = gx.get_context(mode="ephemeral", project_config=config)
         self.context.variables.progress_bars = ProgressBarsConfig(
             globally=False, metric_calculations=False
         )
-        self.data_docs_dir = data_docs_dir
         self.context.add_data_docs_site(
             site_name=DATA_DOCS_SITE,
             site_config={
@@ -102,8 +188,12 @@ class GxRunner:
         )
         self.source = self.context.data_sources.add_pandas("staging")
         self._checkpoints: dict[str, Any] = {}
+        self.result_ids: list[Any] = []
 
-    def run(self, entity: str, document: dict[str, Any], frame) -> list[ExpectationOutcome]:
+    def run(self, entity: str, document: dict[str, Any], frame,
+            landed_rows: int | None = None) -> list[ExpectationOutcome]:
+        """Validate one frame; `landed_rows` (the manifests' rows) is the suite parameter of the
+        row count rule."""
         gx = self._gx
         from great_expectations.core import ExpectationSuite
         from great_expectations.core.run_identifier import RunIdentifier
@@ -112,7 +202,7 @@ class GxRunner:
         # checkpoint made for its first frame (the suites of one run are the same).
         checkpoint = self._checkpoints.get(entity)
         if checkpoint is None:
-            suite = self.context.suites.add(ExpectationSuite(**document))
+            suite = self.context.suites.add(ExpectationSuite(**gx_document(document)))
             batch = self.source.add_dataframe_asset(entity).add_batch_definition_whole_dataframe(entity)
             definition = self.context.validation_definitions.add(
                 gx.ValidationDefinition(name=entity, data=batch, suite=suite)
@@ -123,14 +213,22 @@ class GxRunner:
             )
         result = checkpoint.run(
             batch_parameters={"dataframe": frame},
+            expectation_parameters={LANDED_ROWS: len(frame) if landed_rows is None else int(landed_rows)},
             run_id=RunIdentifier(run_name=self.run_name),
         )
-        (validation,) = result.run_results.values()
+        ((identifier, validation),) = result.run_results.items()
+        self.result_ids.append(identifier)
         return [_outcome(entity, r, document) for r in validation.results]
 
     def build_data_docs(self) -> Path:
+        """The pages of this run's results, the index over the kept ones, made to work offline."""
+        from etl import data_docs
+
         began = time.monotonic()
-        self.context.build_data_docs(site_names=[DATA_DOCS_SITE])
+        data_docs.prune(self.data_docs_dir)
+        self.context.build_data_docs(site_names=[DATA_DOCS_SITE],
+                                     resource_identifiers=list(self.result_ids) or None)
+        data_docs.make_offline(self.data_docs_dir)
         log.info("built the Data Docs of run %s in %.1fs", self.run_name, time.monotonic() - began)
         return self.data_docs_dir / "index.html"
 
@@ -145,25 +243,40 @@ def _outcome(entity: str, result, document: dict[str, Any]) -> ExpectationOutcom
             f"GX expectation {config.type} on {entity} failed to run: "
             f"{result.exception_info.get('exception_message')}"
         )
-    column = _column_name(config.kwargs)
-    ordinal = next(
-        (i for i, e in enumerate(document["expectations"])
-         if e["type"] == config.type and _column_name(e["kwargs"]) == column),
-        len(document["expectations"]),
-    )
+    ordinal = int(meta.get("rule_index", len(document["expectations"])))
+    kwargs = document["expectations"][ordinal]["kwargs"] if ordinal < len(document["expectations"]) \
+        else config.kwargs
+    failing = []
+    sample = []
+    for item in details.get("unexpected_index_list") or []:
+        if isinstance(item, dict) and "row_id" in item:
+            failing.append(int(item["row_id"]))
+    if config.type == "expect_compound_columns_to_be_unique":
+        sample = [item for item in (details.get("partial_unexpected_list") or [])[:3]]
+    else:
+        sample = [
+            {"record_key": item.get("record_key"), "value": item.get(config.kwargs.get("column"))}
+            if isinstance(item, dict) else item
+            for item in (details.get("unexpected_index_list") or details.get("partial_unexpected_list") or [])[:3]
+        ]
+    if config.type == "expect_table_row_count_to_equal":
+        element_count = details.get("observed_value")
+        unexpected = None if result.success else abs(int(details.get("observed_value") or 0)
+                                                     - int(config.kwargs.get("value") or 0))
+    else:
+        element_count, unexpected = details.get("element_count"), details.get("unexpected_count")
     return ExpectationOutcome(
         entity=entity,
         expectation=config.type,
-        column_name=column,
+        column_name=_column_name(kwargs),
         action=meta.get("action", "warn"),
         reason=meta.get("reason", config.type),
         success=bool(result.success),
-        element_count=details.get("element_count"),
-        unexpected_count=details.get("unexpected_count"),
+        element_count=element_count,
+        unexpected_count=unexpected,
         ordinal=ordinal,
-        failing_row_ids=[int(item["row_id"]) for item in details.get("unexpected_index_list") or []
-                         if isinstance(item, dict) and "row_id" in item],
-        sample=list(details.get("partial_unexpected_list") or [])[:3],
+        failing_row_ids=failing,
+        sample=sample,
     )
 
 

@@ -2,10 +2,12 @@
 
 `validate(settings, manifests)` checks the landed windows against their manifests (checksums,
 row counts, required fields), standardizes them in DuckDB (`etl.standardize`), runs the Great
-Expectations suites of `expectations/` on a narrow frame of per-rule booleans, and writes
-`staged/<run_id>/` atomically. Each expectation's `meta.action` says what a failure means:
+Expectations suites of `expectations/` (the rulebook, `etl.suites`) on a narrow frame of the
+typed columns the rules read, and writes `staged/<run_id>/` atomically. Each expectation's
+`meta.action` says what a failure means:
 
-- `quarantine`: the failing records are invalid (is_valid = false, reasons from `meta.reason`);
+- `quarantine`: the failing records are invalid (is_valid = false, reasons from `meta.reason`;
+  the Vietnamese `meta.reason_vi` is shown on the per-agency quarantine page and in the reports);
 - `warn`: reported in validation.json and the Data Docs only;
 - `block`: the whole batch is refused with `BlockingValidationError`, nothing is staged.
 
@@ -202,9 +204,11 @@ def _manifest_outcomes(entity: str, windows: Sequence[LandedWindow], required: l
 # --------------------------------------------------------------------------- the batch
 
 def _stage_entity(con, entity: str, windows: Sequence[LandedWindow], document: dict[str, Any],
-                  staging: Path, gx: suites.GxSession) -> list[ExpectationOutcome]:
-    """Standardize, validate and write one entity's parquet; returns its outcomes."""
-    from etl import standardize
+                  staging: Path, gx: suites.GxSession,
+                  quarantined: list[tuple] | None = None) -> list[ExpectationOutcome]:
+    """Standardize, validate and write one entity's parquet; returns its outcomes. The per-agency
+    counts of its quarantined records are appended to `quarantined` (for the Data Docs)."""
+    from etl import data_docs, standardize
 
     started = time.monotonic()
     files = [LandedFile(f.path, w.window_start) for w in windows for f in w.files]
@@ -217,7 +221,7 @@ def _stage_entity(con, entity: str, windows: Sequence[LandedWindow], document: d
     frame = con.execute(standardize.check_frame_query(entity)).df()
     if len(frame):
         runner = gx.get()
-        outcomes = runner.run(entity, document, frame)
+        outcomes = runner.run(entity, document, frame, landed_rows=sum(w.rows for w in windows))
     else:
         runner, outcomes = None, suites.empty_outcomes(entity, document)
     del frame
@@ -233,6 +237,8 @@ def _stage_entity(con, entity: str, windows: Sequence[LandedWindow], document: d
         for row_id in o.failing_row_ids
     ]
     standardize.judge_entity(con, entity, failures)
+    if failures and quarantined is not None:
+        quarantined += data_docs.quarantine_rows(con, entity)
     written = standardize.write_staged_parquet(con, entity, staging / f"{entity}.parquet")
     standardize.release_entity(con, entity)
     log.info(
@@ -341,6 +347,7 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
     staging = settings.staged_dir / f".tmp-{run_id}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     outcomes: list[ExpectationOutcome] = []
+    quarantined: list[tuple] = []
     shared = gx is not None
     if gx is None:
         gx = suites.GxSession(settings.data_docs_dir, run_id)
@@ -355,7 +362,7 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
             for entity in ENTITIES:
                 entity_windows = [w for w in windows if w.entity == entity]
                 outcomes += _stage_entity(con, entity, entity_windows, documents[entity],
-                                          staging, gx)
+                                          staging, gx, quarantined)
         finally:
             con.close()
         shutil.rmtree(staging / ".spill", ignore_errors=True)
@@ -369,6 +376,11 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
             "run_id": run_id,
             "manifests": [str(w.manifest_path) for w in windows],
         })
+        if gx.started:
+            from etl import data_docs
+
+            data_docs.write_quarantine_page(settings.data_docs_dir, run_id, quarantined,
+                                            data_docs.reasons_vi_catalogue(documents))
         if gx.started and not shared:
             gx.get().build_data_docs()
         _publish_dir(staging, final)

@@ -3,7 +3,7 @@
 -- Agency reference list (donvi): THE mapping from the source's field names to ours.
 -- Input:  landed_agency(row_id, window_start, file_path, record).
 -- Output: stg_agency (columns of core.dim_agency + staging columns) and chk_agency (the narrow
---         frame GX validates; one boolean per rule, true = passes).
+--         frame GX validates: the typed columns the rules of expectations/agency.json read).
 -- A view: the JSON is parsed once, while stg_agency is built.
 CREATE OR REPLACE TEMP VIEW src_agency AS
 WITH fields AS (
@@ -34,16 +34,13 @@ SELECT
     file_path,
     -- A reference list is a full snapshot: the later window's copy is the later state.
     NULL::TIMESTAMP            AS state_at,
-    -- Checks, one boolean per rule (true = passes), named <SourceField>_<rule>: the narrow
-    -- frame GX validates (chk_agency). The expectation suite says which ones quarantine.
-    agency_code IS NOT NULL                                  AS MaDonVi_present,
-    coalesce(agency_level IN ('TINH', 'HUYEN', 'XA'), FALSE) AS CapDonVi_valid,
-    valid_from IS NOT NULL                                   AS HieuLucTu_valid,
-    valid_to IS NOT NULL OR stg_is_blank(HieuLucDen)         AS HieuLucDen_valid
+    -- Whether a raw HieuLucDen was sent: the row condition of its parse rule.
+    NOT stg_is_blank(HieuLucDen)                             AS HieuLucDen_sent
 FROM src_agency;
 
--- The narrow frame for GX: check columns are the ones named after a source field (capitalized).
+-- The narrow frame for GX: only the columns expectations/agency.json reads.
 CREATE OR REPLACE TEMP VIEW chk_agency AS
-SELECT row_id, window_start, record_key, COLUMNS('^[A-Z]') FROM stg_agency;
+SELECT row_id, window_start, record_key, agency_level, valid_from, valid_to, HieuLucDen_sent
+FROM stg_agency;
 
 DROP VIEW src_agency;

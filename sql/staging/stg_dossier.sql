@@ -5,7 +5,9 @@
 -- Output: stg_dossier  -- standardized columns (names of core.fact_dossier) + record_key,
 --         window_start, record, row_id, state_at (the state's time, for superseding);
 --         chk_dossier (view) -- the narrow frame GX validates: row_id, window_start, record_key and
---         one boolean per rule of source-api.md "Some records are broken" (true = passes).
+--         the typed columns the rules of expectations/dossier.json read, plus <SourceField>_sent
+--         (the raw value was not empty) for the row conditions of the parse rules. The rules
+--         themselves (which statuses, which channels, what must parse) live in the suite.
 -- A view: the JSON is parsed once, while stg_dossier is built.
 CREATE OR REPLACE TEMP VIEW src_dossier AS
 WITH fields AS (
@@ -42,6 +44,10 @@ typed AS (
         stg_code_trimmed(MaTTHC_t)                          AS procedure_code,
         stg_code_trimmed(MaDonVi_t)                         AS agency_code,
         stg_channel(KenhThucHien)                           AS channel_code,
+        -- For the rule: a channel label reads as its number and any other integer stays itself,
+        -- so that the suite's set of channels (expect_column_values_to_be_in_set) reports it.
+        coalesce(stg_channel(KenhThucHien),
+                 TRY_CAST(stg_int_code(KenhThucHien) AS SMALLINT)) AS channel_number,
         stg_flag(NopTuXa)                                   AS remote_submission,
         stg_nfc(LoaiDoiTuong_t)                             AS applicant_type,
         stg_code_trimmed(SoGiayToChuHoSoHash_t)             AS applicant_key,
@@ -62,21 +68,23 @@ typed AS (
         record,
         row_id,
         file_path,
-        stg_is_blank(NgayNopHoSo)                           AS NgayNopHoSo_blank,
-        stg_is_blank(NgayTiepNhan)                          AS NgayTiepNhan_blank,
-        stg_is_blank(NgayHenTra)                            AS NgayHenTra_blank,
-        stg_is_blank(NgayKetThucXuLy)                       AS NgayKetThucXuLy_blank,
-        stg_is_blank(NgayTra)                               AS NgayTra_blank,
-        stg_is_blank(NopTuXa)                               AS NopTuXa_blank,
-        stg_is_blank(HinhThucTra)                           AS HinhThucTra_blank,
-        stg_is_blank(HoSoCoThanhPhanSoHoa)                  AS HoSoCoThanhPhanSoHoa_blank,
-        stg_is_blank(KetQuaSoHoa)                           AS KetQuaSoHoa_blank
+        NOT stg_is_blank(NgayNopHoSo)                       AS NgayNopHoSo_sent,
+        NOT stg_is_blank(NgayTiepNhan)                      AS NgayTiepNhan_sent,
+        NOT stg_is_blank(NgayHenTra)                        AS NgayHenTra_sent,
+        NOT stg_is_blank(NgayKetThucXuLy)                   AS NgayKetThucXuLy_sent,
+        NOT stg_is_blank(NgayTra)                           AS NgayTra_sent,
+        NOT stg_is_blank(NopTuXa)                           AS NopTuXa_sent,
+        NOT stg_is_blank(HinhThucTra)                       AS HinhThucTra_sent,
+        NOT stg_is_blank(HoSoCoThanhPhanSoHoa)              AS HoSoCoThanhPhanSoHoa_sent,
+        NOT stg_is_blank(KetQuaSoHoa)                       AS KetQuaSoHoa_sent
     FROM trimmed
 )
 SELECT
     dossier_id, procedure_code, agency_code, channel_code, remote_submission, applicant_type,
     applicant_key, submitted_at, received_at, due_at, finished_at, returned_at, updated_at,
-    CAST(CASE WHEN status_code BETWEEN 1 AND 10 THEN status_code END AS SMALLINT) AS status,
+    -- The range 1…10 is the suite's rule (expect_column_values_to_be_between on status_code):
+    -- a status outside it is quarantined; SMALLINT holds any status that reaches the facts.
+    TRY_CAST(status_code AS SMALLINT)                   AS status,
     CAST(CASE WHEN return_code IN (0, 1) THEN return_code END AS SMALLINT)        AS return_method,
     has_digitized,
     -- source-api.md v1.1: "1" is a digitized result; empty or any other value reads as 0.
@@ -87,27 +95,20 @@ SELECT
     row_id,
     file_path,
     updated_at                                          AS state_at,
-    -- Checks, one boolean per rule (true = passes), named <SourceField>_<rule>: the narrow
-    -- frame GX validates (chk_dossier). The expectation suite says which ones quarantine.
-    dossier_id IS NOT NULL                                   AS MaHoSo_present,
-    procedure_code IS NOT NULL                               AS MaTTHC_present,
-    agency_code IS NOT NULL                                  AS MaDonVi_present,
-    coalesce(status_code BETWEEN 1 AND 10, FALSE)            AS TrangThaiHoSo_valid,
-    channel_code IS NOT NULL                                 AS KenhThucHien_valid,
-    submitted_at IS NOT NULL OR NgayNopHoSo_blank            AS NgayNopHoSo_parses,
-    received_at IS NOT NULL OR NgayTiepNhan_blank            AS NgayTiepNhan_parses,
-    due_at IS NOT NULL OR NgayHenTra_blank                   AS NgayHenTra_parses,
-    finished_at IS NOT NULL OR NgayKetThucXuLy_blank         AS NgayKetThucXuLy_parses,
-    returned_at IS NOT NULL OR NgayTra_blank                 AS NgayTra_parses,
-    updated_at IS NOT NULL                                   AS NgayCapNhat_parses,
-    remote_submission IS NOT NULL OR NopTuXa_blank           AS NopTuXa_valid,
-    coalesce(return_code IN (0, 1), FALSE) OR HinhThucTra_blank AS HinhThucTra_valid,
-    has_digitized IS NOT NULL OR HoSoCoThanhPhanSoHoa_blank  AS HoSoCoThanhPhanSoHoa_valid,
-    coalesce(result_digitized_code IN (0, 1), FALSE) OR KetQuaSoHoa_blank AS KetQuaSoHoa_valid
+    -- What the rules read besides the staged columns: the integer codes as parsed (any
+    -- non-negative integer, NULL when empty or not an integer) and whether a raw value was sent.
+    status_code, channel_number, return_code, result_digitized_code,
+    NgayNopHoSo_sent, NgayTiepNhan_sent, NgayHenTra_sent, NgayKetThucXuLy_sent, NgayTra_sent,
+    NopTuXa_sent, HinhThucTra_sent, HoSoCoThanhPhanSoHoa_sent, KetQuaSoHoa_sent
 FROM typed;
 
--- The narrow frame for GX: check columns are the ones named after a source field (capitalized).
+-- The narrow frame for GX: only the columns expectations/dossier.json reads (no text but the
+-- codes; the record itself never goes to pandas).
 CREATE OR REPLACE TEMP VIEW chk_dossier AS
-SELECT row_id, window_start, record_key, COLUMNS('^[A-Z]') FROM stg_dossier;
+SELECT row_id, window_start, record_key, procedure_code, agency_code, status_code, channel_number,
+       submitted_at, received_at, due_at, finished_at, returned_at, updated_at,
+       remote_submission, return_code, has_digitized, result_digitized_code,
+       COLUMNS('_sent$')
+FROM stg_dossier;
 
 DROP VIEW src_dossier;

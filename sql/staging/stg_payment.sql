@@ -3,7 +3,8 @@
 -- Payment transaction (thanhtoan): THE mapping from the source's field names to ours.
 -- Input:  landed_payment(row_id, window_start, file_path, record).
 -- Output: stg_payment (columns of core.fact_payment + staging columns) and chk_payment (the
---         narrow frame GX validates; one boolean per rule, true = passes).
+--         narrow frame GX validates: the typed columns the rules of expectations/payment.json
+--         read; the rules themselves live in the suite).
 -- A view: the JSON is parsed once, while stg_payment is built.
 CREATE OR REPLACE TEMP VIEW src_payment AS
 WITH fields AS (
@@ -52,9 +53,9 @@ typed AS (
         record,
         row_id,
         file_path,
-        stg_is_blank(SoTien)                          AS SoTien_blank,
-        stg_is_blank(ThoiGianGD)                      AS ThoiGianGD_blank,
-        stg_is_blank(NgayCapNhat)                     AS NgayCapNhat_blank
+        NOT stg_is_blank(SoTien)                      AS SoTien_sent,
+        NOT stg_is_blank(ThoiGianGD)                  AS ThoiGianGD_sent,
+        NOT stg_is_blank(NgayCapNhat)                 AS NgayCapNhat_sent
     FROM trimmed
 )
 SELECT
@@ -67,25 +68,15 @@ SELECT
     row_id,
     file_path,
     updated_at                           AS state_at,
-    -- Checks, one boolean per rule (true = passes), named <SourceField>_<rule>: the narrow
-    -- frame GX validates (chk_payment). The expectation suite says which ones quarantine.
-    transaction_id IS NOT NULL                               AS MaGiaoDich_present,
-    NOT SoTien_blank                                         AS SoTien_present,
-    amount_vnd IS NOT NULL OR SoTien_blank                   AS SoTien_parses,
-    coalesce(amount_vnd >= 0, TRUE)                          AS SoTien_not_negative,
-    coalesce(payment_method_code IN ('truc-tuyen', 'tien-mat', 'chuyen-khoan'), FALSE)
-                                                             AS HinhThucThanhToan_valid,
-    coalesce(status IN ('khoi-tao', 'thanh-cong', 'that-bai', 'hoan-phi'), FALSE)
-                                                             AS TrangThai_valid,
-    NOT ThoiGianGD_blank                                     AS ThoiGianGD_present,
-    transacted_at IS NOT NULL OR ThoiGianGD_blank            AS ThoiGianGD_parses,
-    coalesce(fee_type IN ('PHI', 'LE_PHI'), TRUE)            AS LoaiPhiLePhi_valid,
-    coalesce(payment_portal IN ('DVCQG', 'DVC_TINH'), TRUE)  AS KenhThanhToan_valid,
-    updated_at_sent IS NOT NULL OR NgayCapNhat_blank         AS NgayCapNhat_parses
+    -- What the rules of expectations/payment.json read besides the staged columns: the update
+    -- time as sent, and whether a raw value was sent (the row conditions of the parse rules).
+    updated_at_sent, SoTien_sent, ThoiGianGD_sent, NgayCapNhat_sent
 FROM typed;
 
--- The narrow frame for GX: check columns are the ones named after a source field (capitalized).
+-- The narrow frame for GX: only the columns expectations/payment.json reads.
 CREATE OR REPLACE TEMP VIEW chk_payment AS
-SELECT row_id, window_start, record_key, COLUMNS('^[A-Z]') FROM stg_payment;
+SELECT row_id, window_start, record_key, agency_code, amount_vnd, fee_type, payment_method_code,
+       payment_portal, status, transacted_at, updated_at_sent, COLUMNS('_sent$')
+FROM stg_payment;
 
 DROP VIEW src_payment;

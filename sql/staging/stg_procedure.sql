@@ -3,7 +3,8 @@
 -- Procedure catalogue (thutuc): THE mapping from the source's field names to ours.
 -- Input:  landed_procedure(row_id, window_start, file_path, record).
 -- Output: stg_procedure (columns of core.dim_procedure + staging columns) and chk_procedure
---         (the narrow frame GX validates; one boolean per rule, true = passes).
+--         (the narrow frame GX validates: the typed columns the rules of
+--         expectations/procedure.json read).
 -- The key of a version is MaTTHC + HieuLucTu (versions of one code never overlap).
 -- A view: the JSON is parsed once, while stg_procedure is built.
 CREATE OR REPLACE TEMP VIEW src_procedure AS
@@ -49,23 +50,22 @@ SELECT
     file_path,
     -- A reference list is a full snapshot: the later window's copy is the later state.
     NULL::TIMESTAMP                  AS state_at,
-    -- Checks, one boolean per rule (true = passes), named <SourceField>_<rule>: the narrow
-    -- frame GX validates (chk_procedure). The expectation suite says which ones quarantine.
-    procedure_code IS NOT NULL                               AS MaTTHC_present,
-    valid_from IS NOT NULL                                   AS HieuLucTu_valid,
-    coalesce(service_level IN ('TOAN_TRINH', 'MOT_PHAN', 'KHONG'), FALSE) AS MucDoDVC_valid,
-    valid_to IS NOT NULL OR stg_is_blank(HieuLucDen)         AS HieuLucDen_valid,
-    legal_days IS NOT NULL OR stg_is_blank(ThoiHanGiaiQuyet) AS ThoiHanGiaiQuyet_valid,
-    has_fee IS NOT NULL OR stg_is_blank(CoPhiLePhi)          AS CoPhiLePhi_valid,
-    online_payment IS NOT NULL OR stg_is_blank(ThanhToanTrucTuyen) AS ThanhToanTrucTuyen_valid,
-    coalesce(list_bool_and(list_transform(agency_levels,
-                                          lambda x: x IN ('TINH', 'HUYEN', 'XA'))), TRUE)
-                                                             AS CapThucHien_valid,
-    NoiBo_type = 'BOOLEAN' OR stg_is_blank(NoiBo)          AS NoiBo_valid
+    -- What the rules of expectations/procedure.json read besides the staged columns: the levels
+    -- as one text (a list is no GX column value), the JSON type of a sent NoiBo, and whether a
+    -- raw value was sent (the row conditions of the parse rules).
+    nullif(array_to_string(agency_levels, ','), '')          AS agency_levels_text,
+    CASE WHEN NOT stg_is_blank(NoiBo) THEN NoiBo_type END    AS NoiBo_json_type,
+    NOT stg_is_blank(HieuLucDen)                             AS HieuLucDen_sent,
+    NOT stg_is_blank(ThoiHanGiaiQuyet)                       AS ThoiHanGiaiQuyet_sent,
+    NOT stg_is_blank(CoPhiLePhi)                             AS CoPhiLePhi_sent,
+    NOT stg_is_blank(ThanhToanTrucTuyen)                     AS ThanhToanTrucTuyen_sent
 FROM src_procedure;
 
--- The narrow frame for GX: check columns are the ones named after a source field (capitalized).
+-- The narrow frame for GX: only the columns expectations/procedure.json reads.
 CREATE OR REPLACE TEMP VIEW chk_procedure AS
-SELECT row_id, window_start, record_key, COLUMNS('^[A-Z]') FROM stg_procedure;
+SELECT row_id, window_start, record_key, procedure_code, valid_from, valid_to, service_level,
+       legal_days, has_fee, online_payment, agency_levels_text, NoiBo_json_type,
+       COLUMNS('_sent$')
+FROM stg_procedure;
 
 DROP VIEW src_procedure;

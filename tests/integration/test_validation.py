@@ -271,14 +271,19 @@ def test_validation_results_fit_the_audit_table(batch):
             )
     finally:
         con.close()
-    status = {(r["entity"], r["column_name"]): r for r in results}
-    assert status[("dossier", "TrangThaiHoSo_valid")]["success"] is False
-    assert status[("dossier", "TrangThaiHoSo_valid")]["unexpected_count"] == 7  # 6 + the keyless one
-    assert status[("dossier", "MaHoSo_present")]["unexpected_count"] == 2
-    assert status[("dossier", "HinhThucTra_valid")]["success"] is False  # a warning, no quarantine
-    assert status[("dossier", "window_start+record_key")]["blocking"] is True
-    assert status[("dossier", "window_start+record_key")]["success"] is True
-    assert status[("payment", "SoTien_not_negative")]["unexpected_count"] == 2
+    status = {(r["entity"], r["column_name"], r["expectation"]): r for r in results}
+    not_null, between = "expect_column_values_to_not_be_null", "expect_column_values_to_be_between"
+    # TrangThaiHoSo: not an integer (4.5 twice, empty, "x") and outside 1…10 (0, 11, 99).
+    assert status[("dossier", "status_code", not_null)]["success"] is False
+    assert status[("dossier", "status_code", not_null)]["unexpected_count"] == 4
+    assert status[("dossier", "status_code", between)]["unexpected_count"] == 3
+    assert status[("dossier", "record_key", not_null)]["unexpected_count"] == 2
+    # A warning, no quarantine:
+    assert status[("dossier", "return_code if HinhThucTra_sent = true", not_null)]["success"] is False
+    unique = "expect_compound_columns_to_be_unique"
+    assert status[("dossier", "window_start+record_key", unique)]["blocking"] is True
+    assert status[("dossier", "window_start+record_key", unique)]["success"] is True
+    assert status[("payment", "amount_vnd", between)]["unexpected_count"] == 2
     assert all(r["run_id"] == batch["dir"].name for r in results)
 
 
@@ -287,7 +292,7 @@ def test_data_docs_are_written_for_a_person(batch):
     assert index.is_file()
     pages = list((batch["settings"].data_docs_dir / "validations").rglob("*.html"))
     assert {p.parts[-4] for p in pages} >= set(ENTITIES) - {"none"}
-    assert "TrangThaiHoSo_valid" in "".join(p.read_text(encoding="utf-8") for p in pages)
+    assert "status_code" in "".join(p.read_text(encoding="utf-8") for p in pages)
 
 
 def test_same_input_gives_the_same_run_id_and_rows(batch, tmp_path):
