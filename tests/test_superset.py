@@ -50,15 +50,19 @@ ADDITIVE = (
 
 @pytest.fixture(scope="module")
 def bi_python() -> Path:
-    """Superset's own venv; made from requirements-bi.txt when missing (never skipped)."""
-    probe = [str(BI_PYTHON), "-c", "import superset, duckdb, duckdb_engine; print(duckdb.__version__)"]
-    if BI_PYTHON.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+    """Superset's own venv, as `make bi` keeps it: (re)installed from requirements-bi.txt when
+    missing or older than the file (its stamp .venv-bi/.installed). Never skipped."""
+    requirements = REPO_ROOT / "requirements-bi.txt"
+    stamp = BI_VENV / ".installed"
+    probe = [str(BI_PYTHON), "-c", "import superset, duckdb, duckdb_engine"]
+    current = stamp.exists() and stamp.stat().st_mtime >= requirements.stat().st_mtime
+    if current and subprocess.run(probe, capture_output=True).returncode == 0:
         return BI_PYTHON
     began = time.monotonic()
     steps = [
         [shutil.which("python3") or "python3", "-m", "venv", str(BI_VENV)],
         [str(BI_PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
-        [str(BI_PYTHON), "-m", "pip", "install", "--quiet", "-r", str(REPO_ROOT / "requirements-bi.txt")],
+        [str(BI_PYTHON), "-m", "pip", "install", "--quiet", "-r", str(requirements)],
     ]
     for step in steps:
         done = subprocess.run(step, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800)
@@ -66,6 +70,7 @@ def bi_python() -> Path:
             pytest.fail(f"cannot install Superset's venv ({done.stderr[-1500:]}); run: {INSTALL}")
     if subprocess.run(probe, capture_output=True).returncode != 0:
         pytest.fail(f"Superset's venv does not import superset; run: {INSTALL}")
+    stamp.touch()
     print(f"\n.venv-bi installed in {time.monotonic() - began:.0f}s")
     return BI_PYTHON
 
