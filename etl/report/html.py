@@ -68,7 +68,7 @@ def render_html(data: ReportData, charts: dict[str, str], lang: str) -> str:
         time_agency=data.time_agency,
         working_days=data.working_days,
         run_counts=data.run_counts,
-        quarantine=data.quarantine,
+        quarantine=quarantine_in(data.quarantine, lang),
         findings=data.findings,
         audit_origin=data.audit_origin,
         run_ids=data.run_ids,
@@ -89,3 +89,17 @@ def _local_tz():
     from etl.contract import LOCAL_TZ
 
     return ZoneInfo(LOCAL_TZ)
+
+
+def quarantine_in(rows: list[dict], lang: str) -> list[dict]:
+    """The quarantine reasons in the report's language: audit.quarantine keeps the English text
+    of the suites' meta.reason; Vietnamese comes from their meta.reason_vi (etl.rulebook)."""
+    if lang != "vi" or not rows:
+        return rows
+    from etl import rulebook
+
+    try:
+        catalogue = rulebook.reasons_vi()
+    except (OSError, ValueError):  # no readable suites: the stored English text, unchanged
+        return rows
+    return [{**row, "reason": rulebook.translate_reasons(row["reason"], catalogue)} for row in rows]

@@ -127,7 +127,9 @@ def write_xlsx(data: ReportData, lang: str, path: Path) -> None:
     ws.append([text["entity"], text["reason"], text["records"]])
     for cell in ws[ws.max_row]:
         cell.font = bold
-    for row in data.quarantine:
+    from etl.report.html import quarantine_in
+
+    for row in quarantine_in(data.quarantine, lang):
         ws.append([row["entity"], row["reason"], row["records"]])
     ws.append([])
     ws.append([text["findings"], text["records"]])

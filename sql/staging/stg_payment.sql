@@ -75,7 +75,7 @@ FROM typed;
 
 -- The narrow frame for GX: only the columns expectations/payment.json reads.
 CREATE OR REPLACE TEMP VIEW chk_payment AS
-SELECT row_id, window_start, record_key, agency_code, amount_vnd, fee_type, payment_method_code,
+SELECT row_id, window_start, record_key, amount_vnd, fee_type, payment_method_code,
        payment_portal, status, transacted_at, updated_at_sent, COLUMNS('_sent$')
 FROM stg_payment;
 

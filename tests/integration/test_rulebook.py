@@ -1,0 +1,110 @@
+"""The rulebook at work: each invalid kind of source-api.md, landed and validated, is quarantined
+by the one expectation that names it (its reason, its failed result in validation.json); and a
+suite edited by hand (the status range narrowed to 1–9) changes which rows are quarantined, with
+no code change (TTHC_EXPECTATIONS_DIR)."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from etl import rulebook, suites, validation
+from support.validation_data import ABSENT, dossier, land, payment, read_parquet, settings_in
+
+# One bad value per kind (the rest of the record is valid).
+EXAMPLES = {
+    "dossier.MaHoSo.empty": {"MaHoSo": "  "},
+    "dossier.MaTTHC.empty": {"MaTTHC": ABSENT},
+    "dossier.MaDonVi.empty": {"MaDonVi": None},
+    "dossier.TrangThaiHoSo.not_integer": {"TrangThaiHoSo": "4.5"},
+    "dossier.TrangThaiHoSo.out_of_range": {"TrangThaiHoSo": 11},
+    "dossier.KenhThucHien.unknown_label": {"KenhThucHien": "Online"},
+    "dossier.KenhThucHien.unknown_number": {"KenhThucHien": 4},
+    "dossier.NgayNopHoSo.unparseable": {"NgayNopHoSo": "31/02/2023 10:00:00"},
+    "dossier.NgayTiepNhan.unparseable": {"NgayTiepNhan": "2023031510"},
+    "dossier.NgayHenTra.unparseable": {"NgayHenTra": "10/02/2023 25:00:00"},
+    "dossier.NgayKetThucXuLy.unparseable": {"NgayKetThucXuLy": "1/3/2023 1:02:03"},
+    "dossier.NgayTra.unparseable": {"NgayTra": "2023-03-01T10:00:00"},
+    "dossier.NgayCapNhat.unparseable": {"NgayCapNhat": "20230230100000"},
+    "payment.MaGiaoDich.empty": {"MaGiaoDich": ""},
+    "payment.SoTien.empty": {"SoTien": " "},
+    "payment.SoTien.unparseable": {"SoTien": "1,5 triệu"},
+    "payment.SoTien.negative": {"SoTien": "-50.000"},
+    "payment.HinhThucThanhToan.empty": {"HinhThucThanhToan": None},
+    "payment.HinhThucThanhToan.unknown": {"HinhThucThanhToan": "the-tin-dung"},
+    "payment.TrangThai.empty": {"TrangThai": ""},
+    "payment.TrangThai.unknown": {"TrangThai": "xong"},
+    "payment.ThoiGianGD.empty": {"ThoiGianGD": ABSENT},
+    "payment.ThoiGianGD.unparseable": {"ThoiGianGD": "32/01/2023 10:00:00"},
+}
+
+
+def test_every_kind_has_an_example():
+    assert set(EXAMPLES) == {k.kind for k in rulebook.INVALID_KINDS}
+
+
+@pytest.fixture(scope="module")
+def kinds_batch(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rulebook")
+    dossiers, payments, keys = [dossier("OK-D")], [payment("OK-P")], {}
+    for index, (kind, fields) in enumerate(EXAMPLES.items()):
+        key = f"K{index:02d}"
+        entity = kind.split(".")[0]
+        if entity == "dossier":
+            record = dossier(key, **fields)
+            dossiers.append(record)
+        else:
+            record = payment(key, **fields)
+            payments.append(record)
+        keys[kind] = record
+    raw = root / "raw"
+    manifests = [land(raw, "dossier", "2023-02-01", dossiers), land(raw, "payment", "2023-02-01", payments)]
+    out = validation.validate(settings_in(root), manifests)
+    return {"keys": keys, "dossier": read_parquet(out / "dossier.parquet"),
+            "payment": read_parquet(out / "payment.parquet"),
+            "results": json.loads((out / "validation.json").read_text(encoding="utf-8"))}
+
+
+@pytest.mark.parametrize("kind", sorted(EXAMPLES))
+def test_each_invalid_kind_is_quarantined_by_its_expectation(kinds_batch, kind):
+    ((entity, _, expectation),) = rulebook.expectations_by_kind()[kind]
+    record = kinds_batch["keys"][kind]
+    rows = [r for r in kinds_batch[entity] if r["record"] and json.loads(r["record"]) == record]
+    assert len(rows) == 1, f"{kind}: the example is not among the quarantined rows"
+    assert rows[0]["is_valid"] is False
+    assert expectation["meta"]["reason"] in rows[0]["reasons"].split("; ")
+    column = suites._column_name(expectation["kwargs"])
+    (result,) = [r for r in kinds_batch["results"] if r["entity"] == entity
+                 and r["expectation"] == expectation["type"] and r["column_name"] == column]
+    assert result["success"] is False and result["unexpected_count"] >= 1
+
+
+def test_the_valid_neighbours_stay_valid(kinds_batch):
+    assert [r["is_valid"] for r in kinds_batch["dossier"] if r["record_key"] == "OK-D"] == [True]
+    assert [r["is_valid"] for r in kinds_batch["payment"] if r["record_key"] == "OK-P"] == [True]
+
+
+def test_a_suite_edited_by_hand_changes_the_quarantine_without_a_code_change(tmp_path, monkeypatch):
+    records = [dossier(f"S{status:02d}", TrangThaiHoSo=status) for status in range(1, 11)]
+    manifest = land(tmp_path / "raw", "dossier", "2023-02-01", records)
+
+    def invalid_statuses(root, folder=None):
+        if folder is None:
+            monkeypatch.delenv("TTHC_EXPECTATIONS_DIR", raising=False)
+        else:
+            monkeypatch.setenv("TTHC_EXPECTATIONS_DIR", str(folder))
+        out = validation.validate(settings_in(root), [manifest])
+        return sorted(r["status"] for r in read_parquet(out / "dossier.parquet") if not r["is_valid"])
+
+    assert invalid_statuses(tmp_path / "as-shipped") == []
+
+    edited = tmp_path / "expectations"
+    shutil.copytree(suites.DEFAULT_EXPECTATIONS_DIR, edited)
+    document = json.loads((edited / "dossier.json").read_text(encoding="utf-8"))
+    (rule,) = [e for e in document["expectations"]
+               if e["type"] == "expect_column_values_to_be_between" and e["kwargs"]["column"] == "status_code"]
+    rule["kwargs"]["max_value"] = 9  # a steward narrows the statuses to 1–9, by hand
+    (edited / "dossier.json").write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    assert invalid_statuses(tmp_path / "narrowed", edited) == [10]
