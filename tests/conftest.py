@@ -17,10 +17,6 @@ from support import Emulator, settings_under, start_emulator
 from support.pii import scan_at_session_end
 from support.tiers import TIERS, tier_of
 
-# Imported from here by tests/test_compose.py and tests/test_superset.py, which are not in a tier
-# yet: remove once they import them from support.
-from support import REPO_ROOT, env_for, free_port, stop_process  # noqa: E402, F401, I001
-
 
 def pytest_collection_modifyitems(session, config, items):
     for item in items:
