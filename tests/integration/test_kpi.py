@@ -13,19 +13,15 @@ import pytest
 from etl import kpi
 from etl.warehouse import connect, transaction
 from support.kpi_scenario import (
-    FEB, JAN, MAR, T, build_scenario, fraction, insert_dossier, insert_payment, kpi_rows,
+    FEB, JAN, MAR, T, fraction, insert_dossier, insert_payment, kpi_rows, rebuilt_scenario,
 )
 
 
 @pytest.fixture
 def warehouse(tmp_path):
-    con = build_scenario(tmp_path / "w.duckdb")
-    with transaction(con):
-        kpi.rebuild_all(con)
-    try:
+    """The scenario's warehouse with every KPI rebuilt."""
+    with rebuilt_scenario(tmp_path / "w.duckdb") as con:
         yield con
-    finally:
-        con.close()
 
 
 def test_periods_are_exactly_those_with_an_event(warehouse):

@@ -10,19 +10,14 @@ import pytest
 
 from etl import kpi
 from etl.warehouse import transaction
-from support.kpi_scenario import FEB, JAN, T, build_scenario, insert_dossier, kpi_rows
+from support.kpi_scenario import FEB, JAN, T, build_scenario, rebuilt_scenario, insert_dossier, kpi_rows
 
 
 @pytest.fixture
 def warehouse(tmp_path):
     """The scenario's warehouse with every KPI rebuilt."""
-    con = build_scenario(tmp_path / "w.duckdb")
-    with transaction(con):
-        kpi.rebuild_all(con)
-    try:
+    with rebuilt_scenario(tmp_path / "w.duckdb") as con:
         yield con
-    finally:
-        con.close()
 
 
 def test_working_days_skip_weekends_and_tet(tmp_path):

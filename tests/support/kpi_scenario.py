@@ -3,10 +3,12 @@ dossiers and payments whose KPIs are worked out by hand in tests/integration/tes
 readers of mart.kpi_value."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 
 
-from etl.warehouse import connect, ensure_schema
+from etl.warehouse import connect, ensure_schema, transaction
 
 
 TARGETS = {
@@ -145,6 +147,22 @@ def build_scenario(path):
         insert_payment(con, row)
     ensure_calendar(con)
     return con
+
+
+@contextmanager
+def rebuilt_scenario(path) -> Iterator:
+    """The scenario's warehouse at `path` with every KPI rebuilt; closed on leaving."""
+    from etl import kpi
+
+    con = build_scenario(path)
+    with transaction(con):
+        kpi.rebuild_all(con)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
 def kpi_rows(con, period_type=None, period_start=None) -> dict:
     sql = "SELECT period_type, period_start, agency_code, kpi_code, numerator, denominator, value, target, met FROM mart.kpi_value"
     rows = con.execute(sql).fetchall()
