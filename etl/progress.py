@@ -25,12 +25,20 @@ class _Stage:
     records: int = 0
     started: float = field(default_factory=time.monotonic)
 
-    def line(self) -> str:
+    def rate(self) -> float:
         elapsed = time.monotonic() - self.started
-        rate = self.records / elapsed if elapsed > 0 else 0.0
-        eta = elapsed / self.done * (self.total - self.done) if self.done else None
+        return self.records / elapsed if elapsed > 0 else 0.0
+
+    def eta(self) -> float | None:
+        """Seconds left at the pace so far: days come in chunks, so a windowed speed (rich's) has
+        no estimate between two chunks."""
+        elapsed = time.monotonic() - self.started
+        return elapsed / self.done * (self.total - self.done) if self.done else None
+
+    def line(self) -> str:
+        eta = self.eta()
         return (f"{self.name}: {self.done}/{self.total} days, {self.records:,} records, "
-                f"{rate:,.0f} records/s, ETA {'?' if eta is None else f'{eta:,.0f}s'}")
+                f"{self.rate():,.0f} records/s, ETA {'?' if eta is None else f'{eta:,.0f}s'}")
 
 
 class Progress:
@@ -46,12 +54,12 @@ class Progress:
         if terminal:
             from rich.console import Console
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bars, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+                                       TimeElapsedColumn)
 
             self.bars = Bars(
                 TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("days  {task.fields[records]:>12,} records  {task.fields[rate]:>8,.0f}/s"),
-                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                TimeElapsedColumn(), TextColumn("ETA {task.fields[eta]}"),
                 console=Console(file=sys.stderr), transient=False,
             )
             self.bars.start()
@@ -59,16 +67,16 @@ class Progress:
     def stage(self, name: str, total: int) -> None:
         self.stages[name] = _Stage(name, total)
         if self.bars is not None:
-            self.tasks[name] = self.bars.add_task(name, total=total, records=0, rate=0.0)
+            self.tasks[name] = self.bars.add_task(name, total=total, records=0, rate=0.0, eta="?")
 
     def advance(self, name: str, days: int = 1, records: int = 0) -> None:
         stage = self.stages[name]
         stage.done += days
         stage.records += records
         if self.bars is not None:
-            elapsed = max(time.monotonic() - stage.started, 1e-9)
-            self.bars.update(self.tasks[name], advance=days, records=stage.records,
-                             rate=stage.records / elapsed)
+            eta = stage.eta()
+            self.bars.update(self.tasks[name], advance=days, records=stage.records, rate=stage.rate(),
+                             eta="?" if eta is None else _clock(eta))
         elif time.monotonic() - self.last_line >= self.every or stage.done == stage.total:
             self.last_line = time.monotonic()
             log.info("progress: %s", stage.line())
@@ -77,3 +85,9 @@ class Progress:
         if self.bars is not None:
             self.bars.stop()
             self.bars = None
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}"

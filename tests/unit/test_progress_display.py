@@ -38,3 +38,5 @@ def test_on_a_terminal_a_bar_per_stage_with_records(capsys):
     err = capsys.readouterr().err
     assert "extracted" in err and "2/2" in err and "12,345 records" in err
     assert "validated+loaded" in err and "1/2" in err
+    # An ETA from the pace so far as soon as one chunk is in, though days arrive in jumps.
+    assert "ETA 0:00:00" in err and "ETA ?" not in err.split("validated+loaded")[-1]
