@@ -33,12 +33,14 @@ KPI_FILES: dict[str, str] = {kpi.code: kpi.sql_file for kpi in KPIS}
 # published copy always carries their current definition. Order matters: later ones read earlier.
 VIEW_FILES: tuple[str, ...] = (
     "marts/views/agency_closure.sql",
+    "marts/views/agency.sql",
     "marts/views/kpi_wide_month.sql",
     "marts/views/kpi_rollup.sql",
     "marts/views/kpi_ranking.sql",
     "marts/views/processing_time_working_days.sql",
     "marts/views/kpi_restated.sql",
     "marts/views/data_quality.sql",
+    "marts/views/quarantine_by_reason.sql",
     "marts/views/focus_procedure.sql",
     "marts/views/pilot_compliance.sql",
     "marts/views/processing_time_by_procedure.sql",
@@ -63,6 +65,8 @@ PUBLISHED_VIEWS: tuple[str, ...] = (
     "pilot_agency_registrations",
     "processing_time_by_procedure",
     "kpi_gap",
+    "agency",
+    "quarantine_by_reason",
 )
 
 _TEMP_OBJECTS = (

@@ -224,6 +224,30 @@ COMMENT ON COLUMN mart.kpi_restated.met IS
 COMMENT ON COLUMN mart.kpi_restated.source_agencies IS
     'Số đơn vị nguồn được cộng vào (chính nó và các đơn vị đã sáp nhập vào) | Source agencies added up (itself and those merged into it; count)';
 
+-- marts/views/agency.sql
+COMMENT ON VIEW mart.agency IS
+    'Danh mục đơn vị (core.dim_agency) cho công cụ BI: tên, cấp, đơn vị cha, hiệu lực, đơn vị kế thừa; mỗi dòng một mã đơn vị, phiên bản hiện hành | Agency list (core.dim_agency) for BI tools: name, level, parent, validity, successor; one row per agency_code, its current version';
+COMMENT ON COLUMN mart.agency.agency_code IS
+    'Mã đơn vị (MaDonVi) | Agency code (MaDonVi)';
+COMMENT ON COLUMN mart.agency.agency_name IS
+    'Tên đơn vị (TenDonVi) | Agency name (TenDonVi)';
+COMMENT ON COLUMN mart.agency.agency_level IS
+    'Cấp đơn vị: TINH (tỉnh), HUYEN (huyện), XA (xã); null nếu chưa rõ | Agency level: TINH (province), HUYEN (district), XA (commune); null when unknown';
+COMMENT ON COLUMN mart.agency.agency_level_vi IS
+    'Tên cấp đơn vị: Cấp tỉnh, Cấp huyện, Cấp xã hoặc Chưa rõ cấp | Agency level in Vietnamese: Cấp tỉnh, Cấp huyện, Cấp xã or Chưa rõ cấp (unknown)';
+COMMENT ON COLUMN mart.agency.parent_code IS
+    'Mã đơn vị cha (MaDonViCha); null nếu không có | Parent agency code (MaDonViCha); null when none';
+COMMENT ON COLUMN mart.agency.valid_from IS
+    'Ngày bắt đầu hiệu lực | First day the agency is valid';
+COMMENT ON COLUMN mart.agency.valid_to IS
+    'Ngày hết hiệu lực (tính cả ngày này); null nếu còn hiệu lực | Last day the agency is valid (inclusive); null while still valid';
+COMMENT ON COLUMN mart.agency.is_current IS
+    'Còn hiệu lực: valid_to để trống | Still valid: valid_to is null';
+COMMENT ON COLUMN mart.agency.successor_code IS
+    'Mã đơn vị kế thừa (MaDonViKeThua) sau sắp xếp; null nếu không có | Successor agency code (MaDonViKeThua) after a reorganization; null when none';
+COMMENT ON COLUMN mart.agency.is_inferred IS
+    'Đơn vị suy ra từ mã ghi trên dữ liệu, chưa có trong danh mục (/donvi) | Inferred: created from a code a record referenced, not yet in the reference list (/donvi)';
+
 -- marts/views/data_quality.sql
 COMMENT ON VIEW mart.dq_dossier_without_procedure_version IS
     'Chất lượng dữ liệu: hồ sơ đã tiếp nhận mà MaTTHC không có phiên bản hiệu lực vào ngày tiếp nhận (bị loại khỏi DOSSIER_ONLINE_PAYMENT_RATE và INTERNAL_ONLINE_RATE); mỗi dòng một hồ sơ | Data quality: received dossiers whose MaTTHC has no version valid on the received date (left out of DOSSIER_ONLINE_PAYMENT_RATE and INTERNAL_ONLINE_RATE); one row per dossier';
@@ -248,6 +272,22 @@ COMMENT ON COLUMN mart.dq_finished_without_received.channel_code IS
     'Kênh thực hiện (KenhThucHien): 1 trực tiếp, 2 trực tuyến, 3 bưu chính | Channel (KenhThucHien): 1 in person, 2 online, 3 by post';
 COMMENT ON COLUMN mart.dq_finished_without_received.finished_at IS
     'Thời điểm kết thúc xử lý (NgayKetThucXuLy, giờ địa phương) | Finished at (NgayKetThucXuLy, local time)';
+
+-- marts/views/quarantine_by_reason.sql
+COMMENT ON VIEW mart.quarantine_by_reason IS
+    'Bản ghi bị cách ly khi kiểm tra dữ liệu (audit.quarantine), không có nội dung bản ghi; mỗi dòng một (ngày dữ liệu, đối tượng, đơn vị, lý do); bản ghi có hai lý do được đếm ở cả hai | Records quarantined by validation (audit.quarantine), no record content; one row per (window_day, entity, agency_code, reason); a record with two reasons counts under each';
+COMMENT ON COLUMN mart.quarantine_by_reason.window_day IS
+    'Ngày dữ liệu: ngày địa phương đầu cửa sổ trích xuất của bản ghi | Window day: the local first day of the record''s extraction window';
+COMMENT ON COLUMN mart.quarantine_by_reason.window_month IS
+    'Tháng dữ liệu: ngày đầu tháng của window_day | Window month: the first day of window_day''s month';
+COMMENT ON COLUMN mart.quarantine_by_reason.entity IS
+    'Đối tượng: dossier (hồ sơ), payment (thanh toán), agency (đơn vị), procedure (thủ tục), pilot (đăng ký thí điểm) | Entity: dossier, payment, agency, procedure or pilot';
+COMMENT ON COLUMN mart.quarantine_by_reason.agency_code IS
+    'Mã đơn vị (MaDonVi) ghi trên bản ghi; null nếu bản ghi không ghi | Agency code (MaDonVi) the record names; null when it names none';
+COMMENT ON COLUMN mart.quarantine_by_reason.reason IS
+    'Lý do cách ly, bằng tiếng Anh như bộ kiểm tra ghi (meta.reason; bản tiếng Việt meta.reason_vi nằm trong expectations/*.json) | Quarantine reason, in English as the suite states it (meta.reason; the Vietnamese meta.reason_vi is in expectations/*.json)';
+COMMENT ON COLUMN mart.quarantine_by_reason.record_count IS
+    'Số bản ghi bị cách ly (mỗi lần chạy một dòng cho mỗi bản ghi) | Number of records quarantined (one per invalid record per run)';
 
 -- marts/views/focus_procedure.sql
 COMMENT ON VIEW mart.focus_procedure IS
