@@ -1,21 +1,18 @@
 """The report's section "Việc cần làm" / "What to act on" rendered by headless Chromium with the
 network blocked: its figures are those of the marts (mart.kpi_gap, mart.focus_procedure,
 mart.pilot_compliance, mart.pilot_agency_registrations). The same warehouse as
-tests/integration/test_report_act.py, built again here (one pipeline run for the module)."""
+tests/integration/test_report_act.py (support.report_act.act_warehouse), built again here (one
+pipeline run for the module)."""
 from __future__ import annotations
 
-import csv
 import re
 from collections import defaultdict
-from dataclasses import replace
-from datetime import date
 
 import pytest
 
-from support import settings_under, start_emulator
 from support.report import page_requests, run_chromium
 from support.report_act import (
-    APRIL, MARCH, MONTH, QUARTER, act_page, articles, mart, paper_dossiers_served, pilot_pairs,
+    MARCH, MONTH, act_page, act_reports, act_warehouse, articles, mart,
 )
 
 
@@ -23,38 +20,12 @@ from support.report_act import (
 def warehouse(tmp_path_factory):
     """Settings of a warehouse whose pilot file registers, for all of March, the first pairs (by
     agency code) that took paper dossiers in March; and those served paper dossiers."""
-    from etl import pipeline
-
-    root = tmp_path_factory.mktemp("report-act")
-    emu = start_emulator(seed=31, start="2023-02-01", end="2023-04-01", dossiers_per_day=30,
-                         extra=["--unknown-ref-rate", "0.02"])
-    try:
-        settings = settings_under(root, emu)
-        paper = paper_dossiers_served(emu)
-        pairs = pilot_pairs(paper)
-        pilot_file = root / "pilot.csv"
-        with pilot_file.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["MaDonVi", "MaTTHC", "TuNgay", "DenNgay", "Thu"])
-            for agency, procedure in pairs:
-                writer.writerow([agency, procedure, "2023-03-01", "31/3/2023", ""])
-        settings = replace(settings, pilot_file=pilot_file)
-        pipeline.run(settings, date(2023, 2, 1), APRIL, progress=False)
-    finally:
-        emu.stop()  # by PID; the report needs no source
-    return {"settings": settings, "paper": paper, "pairs": pairs}
+    return act_warehouse(tmp_path_factory.mktemp("report-act"))
 
 
 @pytest.fixture(scope="module")
 def reports(warehouse, tmp_path_factory):
-    from etl import report
-
-    out = tmp_path_factory.mktemp("act-reports")
-    settings = warehouse["settings"]
-    return {
-        MONTH: report.write_report(settings, MONTH, "vi", out),
-        QUARTER: report.write_report(settings, QUARTER, "en", out),
-    }
+    return act_reports(warehouse["settings"], tmp_path_factory.mktemp("act-reports"))
 
 
 # --------------------------------------------------------------------------- the section

@@ -5,42 +5,25 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from support import settings_under, start_emulator
 from support.report import (
-    Dom, MONTH, QUARTER, bands, city_values, colour_rows, etl, mart_rows, page_requests, run_chromium,
+    Dom, MONTH, bands, city_values, cli_reports, colour_rows, mart_rows, page_requests,
+    quarter_warehouse, run_chromium,
 )
 
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory):
     """A warehouse loaded by the real pipeline from an emulated first quarter of 2023."""
-    from etl import pipeline
-
-    root = tmp_path_factory.mktemp("report")
-    emu = start_emulator(seed=23, start="2023-01-01", end="2023-04-01", dossiers_per_day=30)
-    try:
-        settings = settings_under(root, emu)
-        pipeline.run(settings, date(2023, 1, 1), date(2023, 4, 1))
-    finally:
-        emu.stop()  # by PID; the report needs no source
-    return settings
+    return quarter_warehouse(tmp_path_factory.mktemp("report"))
 
 
 @pytest.fixture(scope="module")
 def reports(settings):
     """The CLI's month report in Vietnamese (default) and quarter report in English."""
-    month = etl("report", "--period", MONTH, settings=settings)
-    assert month.returncode == 0, month.stderr
-    quarter = etl("report", "--period", QUARTER, "--lang", "en", settings=settings)
-    assert quarter.returncode == 0, quarter.stderr
-    return {
-        MONTH: [Path(line) for line in month.stdout.split()],
-        QUARTER: [Path(line) for line in quarter.stdout.split()],
-    }
+    return cli_reports(settings)
 
 
 def test_chromium_renders_charts_and_tables_without_the_network(settings, reports, tmp_path):

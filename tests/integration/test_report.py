@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from support import TEST_PII_KEY, settings_under, start_emulator
-from support.report import Dom, MONTH, QUARTER, city_values, etl, mart_rows
+from support import TEST_PII_KEY
+from support.report import Dom, MONTH, QUARTER, city_values, cli_reports, etl, mart_rows, quarter_warehouse
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -23,29 +23,13 @@ from support.report import Dom, MONTH, QUARTER, city_values, etl, mart_rows
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory):
     """A warehouse loaded by the real pipeline from an emulated first quarter of 2023."""
-    from etl import pipeline
-
-    root = tmp_path_factory.mktemp("report")
-    emu = start_emulator(seed=23, start="2023-01-01", end="2023-04-01", dossiers_per_day=30)
-    try:
-        settings = settings_under(root, emu)
-        pipeline.run(settings, date(2023, 1, 1), date(2023, 4, 1))
-    finally:
-        emu.stop()  # by PID; the report needs no source
-    return settings
+    return quarter_warehouse(tmp_path_factory.mktemp("report"))
 
 
 @pytest.fixture(scope="module")
 def reports(settings):
     """The CLI's month report in Vietnamese (default) and quarter report in English."""
-    month = etl("report", "--period", MONTH, settings=settings)
-    assert month.returncode == 0, month.stderr
-    quarter = etl("report", "--period", QUARTER, "--lang", "en", settings=settings)
-    assert quarter.returncode == 0, quarter.stderr
-    return {
-        MONTH: [Path(line) for line in month.stdout.split()],
-        QUARTER: [Path(line) for line in quarter.stdout.split()],
-    }
+    return cli_reports(settings)
 
 
 # --------------------------------------------------------------------------- CLI and files

@@ -7,11 +7,11 @@ with the network blocked; its figures are those of the marts (mart.kpi_gap, mart
 mart.pilot_compliance, mart.pilot_agency_registrations) and agree with mart.kpi_value.
 
 Module-scoped like tests/integration/test_report.py (one pipeline run for every test here), hence
-start_emulator and settings_under rather than the function-scoped emulator_factory/settings_for.
+support.report_act.act_warehouse (start_emulator and settings_under) rather than the
+function-scoped emulator_factory/settings_for.
 """
 from __future__ import annotations
 
-import csv
 import re
 import shutil
 from collections import defaultdict
@@ -21,10 +21,9 @@ from datetime import date
 import duckdb
 import pytest
 
-from support import settings_under, start_emulator
 from support.report import etl
 from support.report_act import (
-    APRIL, MARCH, MONTH, QUARTER, articles, mart, paper_dossiers_served, pilot_pairs, shown_number,
+    MARCH, MONTH, QUARTER, act_reports, act_warehouse, articles, mart, shown_number,
 )
 
 
@@ -35,38 +34,12 @@ from support.report_act import (
 def warehouse(tmp_path_factory):
     """Settings of a warehouse whose pilot file registers, for all of March, the first pairs (by
     agency code) that took paper dossiers in March; and those served paper dossiers."""
-    from etl import pipeline
-
-    root = tmp_path_factory.mktemp("report-act")
-    emu = start_emulator(seed=31, start="2023-02-01", end="2023-04-01", dossiers_per_day=30,
-                         extra=["--unknown-ref-rate", "0.02"])
-    try:
-        settings = settings_under(root, emu)
-        paper = paper_dossiers_served(emu)
-        pairs = pilot_pairs(paper)
-        pilot_file = root / "pilot.csv"
-        with pilot_file.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["MaDonVi", "MaTTHC", "TuNgay", "DenNgay", "Thu"])
-            for agency, procedure in pairs:
-                writer.writerow([agency, procedure, "2023-03-01", "31/3/2023", ""])
-        settings = replace(settings, pilot_file=pilot_file)
-        pipeline.run(settings, date(2023, 2, 1), APRIL, progress=False)
-    finally:
-        emu.stop()  # by PID; the report needs no source
-    return {"settings": settings, "paper": paper, "pairs": pairs}
+    return act_warehouse(tmp_path_factory.mktemp("report-act"))
 
 
 @pytest.fixture(scope="module")
 def reports(warehouse, tmp_path_factory):
-    from etl import report
-
-    out = tmp_path_factory.mktemp("act-reports")
-    settings = warehouse["settings"]
-    return {
-        MONTH: report.write_report(settings, MONTH, "vi", out),
-        QUARTER: report.write_report(settings, QUARTER, "en", out),
-    }
+    return act_reports(warehouse["settings"], tmp_path_factory.mktemp("act-reports"))
 
 
 def test_each_gap_sentence_counts_the_records_needed_of_mart_kpi_gap(warehouse, reports):

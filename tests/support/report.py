@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,19 +11,44 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
-import pytest
 
-from .emulator import env_for
+from .chromium import chromium_command
+from .emulator import env_for, settings_under, start_emulator
 from .paths import REPO_ROOT
 
 
 MONTH, QUARTER = "2023-03", "2023-Q1"
-CHROMIUM = shutil.which("chromium")
 def etl(*args: str, settings, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "etl", *args], cwd=REPO_ROOT, env=env_for(settings),
         capture_output=True, text=True, timeout=timeout,
     )
+
+def quarter_warehouse(root: Path, *, seed: int = 23, dossiers_per_day: int = 30):
+    """Settings of a warehouse under `root` loaded by the real pipeline from an emulated first
+    quarter of 2023 (the emulator stopped by PID once loaded: the reports need no source)."""
+    from etl import pipeline
+
+    emu = start_emulator(seed=seed, start="2023-01-01", end="2023-04-01", dossiers_per_day=dossiers_per_day)
+    try:
+        settings = settings_under(root, emu)
+        pipeline.run(settings, date(2023, 1, 1), date(2023, 4, 1))
+    finally:
+        emu.stop()
+    return settings
+
+
+def cli_reports(settings) -> dict[str, list[Path]]:
+    """The CLI's month report in Vietnamese (default) and quarter report in English: their files."""
+    month = etl("report", "--period", MONTH, settings=settings)
+    assert month.returncode == 0, month.stderr
+    quarter = etl("report", "--period", QUARTER, "--lang", "en", settings=settings)
+    assert quarter.returncode == 0, quarter.stderr
+    return {
+        MONTH: [Path(line) for line in month.stdout.split()],
+        QUARTER: [Path(line) for line in quarter.stdout.split()],
+    }
+
 
 def mart_rows(path: Path, sql: str, params: list | None = None) -> list[tuple]:
     con = duckdb.connect(str(path), read_only=True)
@@ -78,15 +102,7 @@ class Dom(HTMLParser):
 
 def run_chromium(*args: str, profile: Path, timeout: float = 120) -> subprocess.CompletedProcess:
     """Headless Chromium in its own process group, killed by its PID's group whatever happens."""
-    if CHROMIUM is None:  # never a silent skip: the rendering is what these tests check
-        pytest.fail("chromium is not installed: as root, apt-get install -y chromium (make test does)")
-    command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-        # Any name lookup fails: the page must render completely without the network.
-        "--host-resolver-rules=MAP * ~NOTFOUND", *args,
-    ]
+    command = chromium_command(*args, profile=profile)  # any name lookup fails: no network
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     try:

@@ -2,18 +2,58 @@
 registrations written from them, and the section read back from the marts and the HTML."""
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, datetime
+from pathlib import Path
 
 import duckdb
 import requests
 
+from .emulator import settings_under, start_emulator
 
 
 MONTH, QUARTER = "2023-03", "2023-Q1"
 MARCH, APRIL = date(2023, 3, 1), date(2023, 4, 1)
+
+
+def act_warehouse(root: Path) -> dict:
+    """Settings of a warehouse under `root` whose pilot file registers, for all of March, the first
+    pairs (by agency code) that took paper dossiers in March; and those served paper dossiers."""
+    from etl import pipeline
+
+    emu = start_emulator(seed=31, start="2023-02-01", end="2023-04-01", dossiers_per_day=30,
+                         extra=["--unknown-ref-rate", "0.02"])
+    try:
+        settings = settings_under(root, emu)
+        paper = paper_dossiers_served(emu)
+        pairs = pilot_pairs(paper)
+        pilot_file = root / "pilot.csv"
+        with pilot_file.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["MaDonVi", "MaTTHC", "TuNgay", "DenNgay", "Thu"])
+            for agency, procedure in pairs:
+                writer.writerow([agency, procedure, "2023-03-01", "31/3/2023", ""])
+        settings = replace(settings, pilot_file=pilot_file)
+        pipeline.run(settings, date(2023, 2, 1), APRIL, progress=False)
+    finally:
+        emu.stop()  # by PID; the report needs no source
+    return {"settings": settings, "paper": paper, "pairs": pairs}
+
+
+def act_reports(settings, out: Path) -> dict:
+    """The month's report in Vietnamese and the quarter's in English, written under `out`."""
+    from etl import report
+
+    return {
+        MONTH: report.write_report(settings, MONTH, "vi", out),
+        QUARTER: report.write_report(settings, QUARTER, "en", out),
+    }
+
+
 def received_day(value) -> date | None:
     """The local day of a source timestamp (yyyyMMddHHmmss or dd/MM/yyyy HH:mm:ss); None otherwise."""
     text = str(value or "").strip()
