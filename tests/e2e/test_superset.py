@@ -19,11 +19,13 @@ import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import duckdb
 import pytest
 import requests
 
-from support import REPO_ROOT, env_for, free_port, settings_under, start_emulator, stop_process
+from support import REPO_ROOT, env_for, free_port, stop_process
+from support.chromium import chromium_command
+from support.report import quarter_warehouse
+from support.report_act import mart
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +37,6 @@ INSTALL = (
 # The docs/ copy is refreshed only on request (TTHC_WRITE_SCREENSHOT=1): a test run leaves the tree clean.
 DOCS_SCREENSHOT = REPO_ROOT / "docs" / "superset-dashboard.png"
 DASHBOARD_SLUG = "dich-vu-cong-truc-tuyen"
-CHROMIUM = shutil.which("chromium")
 START_TIMEOUT = 600
 # KPIs whose numerator and denominator add up over months (the catalogue KPIs are taken at the
 # period's last day instead).
@@ -79,16 +80,7 @@ def bi_python() -> Path:
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory):
     """A warehouse loaded by the real pipeline from an emulated first quarter of 2023."""
-    from etl import pipeline
-
-    root = tmp_path_factory.mktemp("superset")
-    emu = start_emulator(seed=29, start="2023-01-01", end="2023-04-01", dossiers_per_day=25)
-    try:
-        settings = settings_under(root, emu)
-        pipeline.run(settings, date(2023, 1, 1), date(2023, 4, 1))
-    finally:
-        emu.stop()
-    return settings
+    return quarter_warehouse(tmp_path_factory.mktemp("superset"), seed=29, dossiers_per_day=25)
 
 
 class Superset:
@@ -193,14 +185,6 @@ def chart_data(session: requests.Session, url: str, query_context: dict, force: 
     result = response.json()["result"]
     assert len(result) == 1 and not result[0].get("error"), result
     return result[0]["data"]
-
-
-def mart(settings, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(settings.published), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def epoch_ms(day: date) -> float:
@@ -386,16 +370,9 @@ def cdp_screenshot(url: str, cookie: str, path: Path, charts_expected: int, labe
 
     port = free_port()
     profile = path.parent / f".chromium-{port}"
-    if CHROMIUM is None:  # never a silent skip
-        pytest.fail("chromium is not installed: as root, apt-get install -y chromium (make test does)")
-    command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-        # Any name lookup fails: nothing is fetched from outside this machine.
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        f"--remote-debugging-port={port}", "--window-size=1600,2300", "about:blank",
-    ]
+    # Any name lookup fails but loopback's: nothing is fetched from outside this machine.
+    command = chromium_command(f"--remote-debugging-port={port}", "--window-size=1600,2300", "about:blank",
+                               profile=profile, allow_loopback=True)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     try:
