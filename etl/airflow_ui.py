@@ -46,17 +46,6 @@ def prepare(env: dict[str, str]) -> None:
         _airflow(["dags", "pause", dag_id], env)
 
 
-def _stop_group(process: subprocess.Popen) -> None:
-    """`airflow standalone` and the components it started, all in its process group."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m etl.airflow_ui", description=__doc__.splitlines()[0])
     default_port, _, _ = demo.emulator_defaults()
@@ -89,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         if standalone is not None:
-            _stop_group(standalone)
+            # `airflow standalone` and the components it started, all in its process group.
+            demo.stop(standalone, timeout=30, group=True)
         if emulator is not None:
             demo.stop(emulator)
             say("stopped")

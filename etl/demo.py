@@ -162,13 +162,16 @@ def start_emulator(steps: Steps, env: dict[str, str], port: int) -> tuple[subpro
     return process, url
 
 
-def stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen, *, timeout: float = 15, group: bool = False) -> None:
+    """SIGTERM to a still running process by its PID (to its whole process group when `group`),
+    then SIGKILL if it has not exited after `timeout` seconds."""
     if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
+        kill = os.killpg if group else os.kill
+        kill(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
+            kill(process.pid, signal.SIGKILL)
             process.wait()
 
 

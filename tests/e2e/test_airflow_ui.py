@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from support import REPO_ROOT
+from support import REPO_ROOT, stop_process
 
 
 
@@ -79,13 +78,7 @@ def test_airflow_ui_serves_both_dags_paused_with_the_emulator(tmp_path):
         runs = api.get(f"{base}/api/v2/dags/~/dagRuns", timeout=10).json()
         assert runs["total_entries"] == 0, runs
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process(process, timeout=60, group=True)  # the standalone's whole process group
     deadline = time.monotonic() + 30
     while (listening(ui_port) or listening(emulator_port)) and time.monotonic() < deadline:
         time.sleep(0.5)

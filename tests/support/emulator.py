@@ -54,14 +54,17 @@ class Emulator:
         stop_process(self.process)
 
 
-def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+def stop_process(process: subprocess.Popen, timeout: float = 10, group: bool = False) -> None:
+    """SIGTERM to a still running process by its PID (to its whole process group when `group`),
+    then SIGKILL if it has not exited after `timeout` seconds."""
     if process.poll() is not None:
         return
-    os.kill(process.pid, signal.SIGTERM)
+    kill = os.killpg if group else os.kill
+    kill(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.kill(process.pid, signal.SIGKILL)
+        kill(process.pid, signal.SIGKILL)
         process.wait(timeout=timeout)
 
 
