@@ -10,16 +10,16 @@ from dataclasses import replace
 import sqlite3
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
-import requests
 
 from support.airflow import (
     airflow_env, prepare_metadata, run_dag_test, run_dag_tests, settings_env, wait_until,
 )
+from support.source_api import day_window, fetch_window
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 NIGHTLY_TASKS = {f"{step}_{entity}" for step in ("extract", "land") for entity in
@@ -40,19 +40,7 @@ def logical_date_for(day: str) -> str:
 
 def api_dossiers(emu, day: str) -> list[dict]:
     """Every dossier record the API serves for a local day, paged to the end like any client."""
-    start = datetime.fromisoformat(day).replace(tzinfo=LOCAL)
-    params = {"tuNgay": start.isoformat(), "denNgay": (start + timedelta(days=1)).isoformat(),
-              "soBanGhi": 500}
-    records, page = [], 1
-    while True:
-        response = requests.get(f"{emu.url}/api/v1/hoso", params={**params, "trang": page},
-                                headers={"Authorization": f"Bearer {emu.token}"}, timeout=30)
-        response.raise_for_status()
-        rows = response.json()["duLieu"]
-        if not rows:
-            return records
-        records.extend(rows)
-        page += 1
+    return fetch_window(emu, "hoso", *day_window(date.fromisoformat(day)), size=500)
 
 
 def table_rows(con, table: str) -> list[tuple]:

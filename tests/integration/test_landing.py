@@ -20,6 +20,7 @@ import requests
 import zstandard
 
 from support import REPO_ROOT, TEST_PII_KEY, TEST_TOKEN
+from support.source_api import day_window, fetch_window
 from etl import landing
 from etl.source import ApiClient, SourceError
 
@@ -34,21 +35,7 @@ PERSONAL_FIELDS = ("ChuHoSo", "SoGiayToChuHoSo", "SoDienThoai")
 
 
 def api_window(emu, entity: str, day: date) -> list[dict]:
-    start = datetime(day.year, day.month, day.day, tzinfo=ICT)
-    records, page = [], 1
-    while True:
-        response = requests.get(
-            emu.url + FEED_PATHS[entity],
-            params={"tuNgay": start.isoformat(), "denNgay": (start + timedelta(days=1)).isoformat(),
-                    "trang": page, "soBanGhi": 5000},
-            headers={"Authorization": f"Bearer {emu.token}"}, timeout=60,
-        )
-        response.raise_for_status()
-        rows = response.json()["duLieu"]
-        if not rows:
-            return records
-        records.extend(rows)
-        page += 1
+    return fetch_window(emu, FEED_PATHS[entity].removeprefix("/api/v1/"), *day_window(day))
 
 
 def decompress(path) -> bytes:
