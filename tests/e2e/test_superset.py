@@ -332,10 +332,48 @@ def test_a_quarter_is_the_ratio_of_sums_of_its_months(superset, admin_api, chart
                if code in rolled)
 
 
-def test_the_bi_role_sees_schema_mart_only(superset, admin_api, charts):
+def test_every_dataset_reads_schema_mart_only(superset, admin_api, charts):
+    """The datasets behind the dashboard name mart objects only (decision 0061): the BI role,
+    which may read schema mart alone, can query every one of them."""
+    listed = admin_api.get(f"{superset.url}/api/v1/dataset/", params={"q": "(page_size:100)"}, timeout=60)
+    listed.raise_for_status()
+    datasets = {item["id"]: admin_api.get(f"{superset.url}/api/v1/dataset/{item['id']}", timeout=60)
+                .json()["result"] for item in listed.json()["result"]}
+    assert len(datasets) == len(list((REPO_ROOT / "bi" / "superset" / "datasets").rglob("*.yaml")))
+    for dataset in datasets.values():
+        assert dataset["schema"] == "mart", dataset["table_name"]
+        sql = re.sub(r"--[^\n]*", "", dataset["sql"] or f"SELECT * FROM mart.{dataset['table_name']}")
+        read = re.findall(r"\b(?:FROM|JOIN)\s+([\w.]+)", sql, re.IGNORECASE)
+        assert read, dataset["table_name"]
+        # Every table read is mart.<name> or a CTE of the same query; nothing names another schema.
+        ctes = set(re.findall(r"(?:WITH|,)\s*(\w+)(?:\([^)]*\))?\s+AS\s*\(", sql, re.IGNORECASE))
+        assert all(name.startswith("mart.") or name in ctes for name in read), (dataset["table_name"], read)
+        assert not re.search(r"\b(core|audit|intermediate|staging|main|temp|information_schema)\.",
+                             sql, re.IGNORECASE), dataset["table_name"]
+
+
+def test_the_bi_role_sees_schema_mart_only(superset, admin_api, charts, settings):
     viewer = superset.api(superset.viewer)
-    _, context = charts["Chỉ tiêu toàn tỉnh so với mức giao: tháng gần nhất"]
-    assert chart_data(viewer, superset.url, context)
+    # The BI role gets every chart of the dashboard, exactly as the admin does.
+    for name, (_, context) in charts.items():
+        shown = chart_data(viewer, superset.url, context)
+        assert shown, name
+        # Rows of equal rank may come in either order.
+        assert sorted(map(repr, shown)) == sorted(map(repr, chart_data(admin_api, superset.url, context))), name
+    # The agency names and levels come from mart.agency, with the same figures as core.dim_agency.
+    _, context = charts["Chỉ tiêu theo đơn vị: tháng gần nhất"]
+    query = {**context["queries"][0], "columns": ["agency_code", "agency_name", "agency_level"],
+             "metrics": ["mau_so"], "orderby": [], "row_limit": 10000}
+    names = {row["agency_code"]: (row["agency_name"], row["agency_level"])
+             for row in chart_data(viewer, superset.url, {**context, "queries": [query]})}
+    levels = {"TINH": "Cấp tỉnh", "HUYEN": "Cấp huyện", "XA": "Cấp xã"}
+    known = {code: (name or code, levels.get(level, "Chưa rõ cấp")) for code, name, level in mart(
+        settings, "SELECT agency_code, agency_name, agency_level FROM core.dim_agency")}
+    assert names and all(names[code] == known.get(code, (code, "Chưa rõ cấp")) for code in names), names
+    # The quarantine per reason reaches the BI role without the records: no record content in mart.
+    columns = {c for (c,) in mart(settings, "SELECT column_name FROM duckdb_columns() WHERE "
+                                            "schema_name = 'mart' AND table_name = 'quarantine_by_reason'")}
+    assert columns == {"window_day", "window_month", "entity", "agency_code", "reason", "record_count"}
     databases = viewer.get(f"{superset.url}/api/v1/database/", timeout=60).json()["result"]
     (database,) = [d for d in databases if d["database_name"] == "TTHC"]
     schemas = viewer.get(f"{superset.url}/api/v1/database/{database['id']}/schemas/", timeout=60)
