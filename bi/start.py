@@ -1,5 +1,5 @@
 """Start Superset on the published warehouse: `make bi`, the compose service `superset` and
-tests/test_superset.py all run this script with Superset's own Python (.venv-bi, or the image's).
+tests/e2e/test_superset.py all run this script with Superset's own Python (.venv-bi, or the image's).
 
     SUPERSET_SECRET_KEY=… SUPERSET_ADMIN_PASSWORD=… python bi/start.py [--host H] [--port P]
 

@@ -1,6 +1,6 @@
 """Superset's configuration for the TTHC warehouse (SUPERSET_CONFIG_PATH points here).
 
-Read by `make bi`, the compose service `superset` and tests/test_superset.py alike, through
+Read by `make bi`, the compose service `superset` and tests/e2e/test_superset.py alike, through
 bi/start.py. Secrets come from the environment and have no default: SUPERSET_SECRET_KEY must be
 set (bi/start.py refuses to start without it).
 
