@@ -5,7 +5,6 @@ role sees schema mart only; the dashboard renders in headless Chromium with the 
 a republish while chart queries are in flight breaks none of them."""
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -23,9 +22,9 @@ import pytest
 import requests
 
 from support import REPO_ROOT, env_for, free_port, stop_process
-from support.chromium import chromium_command
 from support.report import quarter_warehouse
 from support.report_act import mart
+from support.superset import Superset, cdp_screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +35,6 @@ INSTALL = (
 )
 # The docs/ copy is refreshed only on request (TTHC_WRITE_SCREENSHOT=1): a test run leaves the tree clean.
 DOCS_SCREENSHOT = REPO_ROOT / "docs" / "superset-dashboard.png"
-DASHBOARD_SLUG = "dich-vu-cong-truc-tuyen"
 START_TIMEOUT = 600
 # KPIs whose numerator and denominator add up over months (the catalogue KPIs are taken at the
 # period's last day instead).
@@ -81,38 +79,6 @@ def bi_python() -> Path:
 def settings(tmp_path_factory):
     """A warehouse loaded by the real pipeline from an emulated first quarter of 2023."""
     return quarter_warehouse(tmp_path_factory.mktemp("superset"), seed=29, dossiers_per_day=25)
-
-
-class Superset:
-    def __init__(self, url: str, admin: tuple[str, str], viewer: tuple[str, str], process, log: Path):
-        self.url, self.admin, self.viewer, self.process, self.log = url, admin, viewer, process, log
-
-    def api(self, user: tuple[str, str] | None = None) -> requests.Session:
-        """A session logged in through /api/v1/security/login (JWT) with a CSRF token."""
-        session = requests.Session()
-        name, password = user or self.admin
-        login = session.post(f"{self.url}/api/v1/security/login", timeout=60, json={
-            "username": name, "password": password, "provider": "db", "refresh": False,
-        })
-        login.raise_for_status()
-        session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-        csrf = session.get(f"{self.url}/api/v1/security/csrf_token/", timeout=60)
-        csrf.raise_for_status()
-        session.headers.update({"X-CSRFToken": csrf.json()["result"], "Referer": self.url})
-        return session
-
-    def web_session_cookie(self) -> str:
-        """The `session` cookie of a browser login through the login form."""
-        session = requests.Session()
-        page = session.get(f"{self.url}/login/", timeout=60)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text) or re.search(
-            r'csrf_token[^>]*value="([^"]+)"', page.text)
-        assert token, "no CSRF token on the login page"
-        done = session.post(f"{self.url}/login/", allow_redirects=False, timeout=60, data={
-            "username": self.admin[0], "password": self.admin[1], "csrf_token": token.group(1),
-        })
-        assert done.status_code in (302, 303), done.text[:500]
-        return session.cookies["session"]
 
 
 @pytest.fixture(scope="module")
@@ -395,83 +361,6 @@ def test_the_bi_role_sees_schema_mart_only(superset, admin_api, charts, settings
     assert run_sql(admin_api, "SELECT count(*) AS n FROM core.fact_dossier").status_code == 200
     written = run_sql(admin_api, "CREATE TABLE mart.scratch AS SELECT 1 AS x")
     assert written.status_code != 200 or "error" in written.text.lower()
-
-
-# --------------------------------------------------------------------------- the browser
-
-
-def cdp_screenshot(url: str, cookie: str, path: Path, charts_expected: int, labels: list[str],
-                   timeout: float = 240) -> dict:
-    """Headless Chromium (network blocked but for loopback) driven over its DevTools protocol:
-    set the login cookie, open the dashboard, wait for every chart, write a PNG."""
-    from websockets.sync.client import connect
-
-    port = free_port()
-    profile = path.parent / f".chromium-{port}"
-    # Any name lookup fails but loopback's: nothing is fetched from outside this machine.
-    command = chromium_command(f"--remote-debugging-port={port}", "--window-size=1600,2300", "about:blank",
-                               profile=profile, allow_loopback=True)
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                pages = requests.get(f"http://127.0.0.1:{port}/json/list", timeout=2).json()
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-        target = next(p for p in pages if p["type"] == "page")["webSocketDebuggerUrl"]
-        with connect(target, max_size=None) as socket:
-            counter = [0]
-
-            def call(method: str, **params):
-                counter[0] += 1
-                socket.send(json.dumps({"id": counter[0], "method": method, "params": params}))
-                while True:
-                    message = json.loads(socket.recv(timeout=120))
-                    if message.get("id") == counter[0]:
-                        assert "error" not in message, message
-                        return message["result"]
-
-            call("Network.enable")
-            call("Network.setCookie", name="session", value=cookie, url=url)
-            call("Emulation.setDeviceMetricsOverride", width=1600, height=2300, deviceScaleFactor=1,
-                 mobile=False)
-            call("Page.navigate", url=f"{url}/superset/dashboard/{DASHBOARD_SLUG}/?standalone=1")
-            probe = """((labels) => {
-              const holders = [...document.querySelectorAll('.dashboard-component-chart-holder')];
-              return JSON.stringify({
-                charts: holders.length,
-                drawn: holders.filter(h => h.querySelector('canvas, table tbody tr')).length,
-                loading: document.querySelectorAll('.loading').length,
-                errors: document.querySelectorAll('.alert-danger, [role="alert"].ant-alert-error').length,
-                title: document.title,
-                missing: labels.filter(l => !document.body.innerText.includes(l)),
-                text: document.body.innerText.slice(0, 2000),
-              }) })(""" + json.dumps(labels) + ")"
-            state: dict = {}
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                result = call("Runtime.evaluate", expression=probe, returnByValue=True)["result"]
-                if "value" in result:
-                    state = json.loads(result["value"])
-                    if state["drawn"] >= charts_expected and state["loading"] == 0:
-                        break
-                time.sleep(1)
-            time.sleep(2)  # the charts' entry animations
-            shot = call("Page.captureScreenshot", format="png")
-            path.write_bytes(base64.b64decode(shot["data"]))
-            return state
-    finally:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_the_dashboard_renders_every_chart_in_headless_chromium(superset, charts, tmp_path):
