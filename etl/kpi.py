@@ -22,9 +22,8 @@ from pathlib import Path
 import duckdb
 
 from etl import steps
-from etl.config import Settings
 from etl.contract import KPIS
-from etl.warehouse import connect, migrations, open_warehouse, read_sql, transaction
+from etl.warehouse import connect, migrations, read_sql
 
 # The SQL file of each KPI, in kpis.md's order (tests add one to check the runner).
 KPI_FILES: dict[str, str] = {kpi.code: kpi.sql_file for kpi in KPIS}
@@ -235,12 +234,6 @@ def rebuild_all(con: duckdb.DuckDBPyConnection) -> int:
     written = _rebuild(con, read_sql("marts/periods_all.sql"))
     con.execute("DELETE FROM audit.kpi_dirty_period")
     return written
-
-
-def refresh(settings: Settings, full: bool = False) -> int:
-    """Rebuild the pending periods (or all with `full`) in one transaction on the warehouse."""
-    with open_warehouse(settings.warehouse) as con, transaction(con):
-        return rebuild_all(con) if full else rebuild_pending(con)
 
 
 # --- scorecard ---------------------------------------------------------------------------------

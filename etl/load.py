@@ -22,8 +22,7 @@ from typing import Any, Iterator
 
 import duckdb
 
-from etl import steps, warehouse
-from etl.config import Settings
+from etl import steps
 from etl.contract import LOADED_ENTITIES as ENTITIES, LOCAL_TIMEZONE
 
 log = logging.getLogger(__name__)
@@ -262,10 +261,3 @@ def _load_batch(con: duckdb.DuckDBPyConnection, batch_dir: Path) -> LoadResult:
         result.dirty_periods, ", reference lists changed" if result.reference_changed else "",
     )
     return result
-
-
-def load(settings: Settings, batch_dir: Path | str) -> LoadResult:
-    """Open the warehouse and load one staged batch in its own transaction."""
-    with warehouse.open_warehouse(settings.warehouse) as con:
-        with warehouse.transaction(con):
-            return load_batch(con, batch_dir)

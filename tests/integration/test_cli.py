@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from support import REPO_ROOT, env_for
 

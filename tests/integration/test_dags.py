@@ -11,7 +11,6 @@ import shlex
 import subprocess
 import sys
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from etl import load, warehouse
+from etl import load, pipeline, warehouse
 from etl.config import Settings
 from support import REPO_ROOT
 from support.load_batches import (
@@ -95,7 +95,7 @@ def mixed_batch(run_id: str = "run-1") -> Batch:
 
 def test_load_mixed_batch_counts_quarantine_and_facts(settings, tmp_path):
     batch_dir = mixed_batch().write(tmp_path)
-    result = load.load(settings, batch_dir)
+    result = pipeline.load(settings, batch_dir)
     db = settings.warehouse
 
     assert result.run_id == "run-1"
@@ -137,10 +137,10 @@ def test_load_mixed_batch_counts_quarantine_and_facts(settings, tmp_path):
 
 def test_reloading_the_same_batch_leaves_every_table_identical(settings, tmp_path):
     batch_dir = mixed_batch().write(tmp_path)
-    load.load(settings, batch_dir)
+    pipeline.load(settings, batch_dir)
     first = snapshot(settings.warehouse)
     assert first["core.fact_dossier"] and first["audit.quarantine"] and first["audit.kpi_dirty_period"]
-    again = load.load(settings, batch_dir)
+    again = pipeline.load(settings, batch_dir)
     assert snapshot(settings.warehouse) == first
     assert again.reference_changed is False
 
@@ -152,9 +152,9 @@ def test_older_batch_replayed_after_newer_keeps_newer_state(settings, tmp_path):
                                    finished_at=ts("2023-02-05T08:00:00"))
     new.payment("P1", "2023-02-05", dossier_id="D1", status="thanh-cong",
                 transacted_at=ts("2023-02-01T11:00:00"))
-    load.load(settings, old.write(tmp_path))
-    load.load(settings, new.write(tmp_path))
-    replay = load.load(settings, old.write(tmp_path))
+    pipeline.load(settings, old.write(tmp_path))
+    pipeline.load(settings, new.write(tmp_path))
+    replay = pipeline.load(settings, old.write(tmp_path))
 
     assert replay.applied == {"dossier": 0, "payment": 0}
     assert query(settings.warehouse, "SELECT status, finished_date_key, run_id FROM core.fact_dossier") == [
@@ -168,8 +168,8 @@ def test_invalid_later_state_keeps_last_valid_fact_and_is_quarantined(settings, 
     later = Batch("run-2").dossier("D1", "2023-02-03", valid=False, status=None,
                                    reasons="NgayKetThucXuLy cannot be parsed: '31/02/2023 10:00:00'",
                                    updated_at=ts("2023-02-03T10:00:00"))
-    load.load(settings, first.write(tmp_path))
-    result = load.load(settings, later.write(tmp_path))
+    pipeline.load(settings, first.write(tmp_path))
+    result = pipeline.load(settings, later.write(tmp_path))
     assert result.quarantined == {"dossier": 1, "payment": 0, "agency": 0, "procedure": 0, "pilot": 0}
     assert result.loaded == {"dossier": 0, "payment": 0, "agency": 0, "procedure": 0, "pilot": 0}
     assert query(settings.warehouse, "SELECT status, updated_at, run_id FROM core.fact_dossier") == [
@@ -184,7 +184,7 @@ def test_inferred_members_completed_in_place_and_facts_re_resolved(settings, tmp
                   received_at=ts("2022-06-01T09:00:00"))
     feeds.dossier("D-new", "2023-02-01", agency_code="NEW.AG", procedure_code="2.000",
                   received_at=ts("2023-02-01T09:00:00"))
-    load.load(settings, feeds.write(tmp_path))
+    pipeline.load(settings, feeds.write(tmp_path))
     db = settings.warehouse
     (agency_sk,), = query(db, "SELECT agency_sk FROM core.dim_agency WHERE agency_code = 'NEW.AG'")
     (inferred_sk,), = query(db, "SELECT procedure_sk FROM core.dim_procedure WHERE procedure_code = '2.000'")
@@ -196,7 +196,7 @@ def test_inferred_members_completed_in_place_and_facts_re_resolved(settings, tmp
     refs.procedure("2.000", "2023-02-02", valid_from=date(2020, 1, 1), valid_to=date(2022, 12, 31),
                    service_level="MOT_PHAN")
     refs.procedure("2.000", "2023-02-02", valid_from=date(2023, 1, 1), service_level="TOAN_TRINH")
-    result = load.load(settings, refs.write(tmp_path))
+    result = pipeline.load(settings, refs.write(tmp_path))
     assert result.reference_changed
 
     assert query(db, "SELECT agency_sk, agency_name, is_inferred FROM core.dim_agency "
@@ -217,7 +217,7 @@ def test_procedure_resolution_by_received_date_and_gaps(settings, tmp_path):
     batch.dossier("in-gap", "2023-02-01", procedure_code="3.000", received_at=ts("2022-07-01T09:00:00"))
     batch.dossier("in-v2", "2023-02-01", procedure_code="3.000", received_at=ts("2023-01-01T00:00:00"))
     batch.dossier("not-received", "2023-02-01", procedure_code="3.000", received_at=None, status=1)
-    load.load(settings, batch.write(tmp_path))
+    pipeline.load(settings, batch.write(tmp_path))
     rows = query(settings.warehouse,
                  "SELECT f.dossier_id, p.valid_from FROM core.fact_dossier f "
                  "LEFT JOIN core.dim_procedure p USING (procedure_sk) ORDER BY 1")
@@ -227,9 +227,9 @@ def test_procedure_resolution_by_received_date_and_gaps(settings, tmp_path):
 
 def test_overlapping_versions_after_a_re_keyed_version_are_reported(settings, tmp_path, caplog):
     first = Batch("run-1").procedure("4.000", "2023-02-01", valid_from=date(2021, 1, 1))
-    assert load.load(settings, first.write(tmp_path)).overlapping_procedures == ()
+    assert pipeline.load(settings, first.write(tmp_path)).overlapping_procedures == ()
     rekeyed = Batch("run-2").procedure("4.000", "2023-02-02", valid_from=date(2021, 3, 1))
-    result = load.load(settings, rekeyed.write(tmp_path))
+    result = pipeline.load(settings, rekeyed.write(tmp_path))
     assert result.overlapping_procedures == ("4.000",)
     assert "overlapping versions" in caplog.text and "4.000" in caplog.text
     assert query(settings.warehouse, "SELECT count(*) FROM core.dim_procedure "
@@ -246,11 +246,11 @@ def unbalanced_batch(tmp_path: Path) -> Path:
 
 
 def test_unbalanced_counts_raise_and_leave_the_warehouse_unchanged(settings, tmp_path):
-    load.load(settings, reference_batch("run-0").write(tmp_path))
+    pipeline.load(settings, reference_batch("run-0").write(tmp_path))
     before = snapshot(settings.warehouse)
     batch_dir = unbalanced_batch(tmp_path)
     with pytest.raises(load.LoadError, match=r"counts do not balance for dossier window 2023-02-01.*extracted 3"):
-        load.load(settings, batch_dir)
+        pipeline.load(settings, batch_dir)
     assert snapshot(settings.warehouse) == before
 
 
@@ -292,16 +292,16 @@ def test_a_load_runs_on_one_thread_and_gives_the_connection_its_threads_back(set
 def test_batch_contract_violations_are_clear_errors(settings, tmp_path):
     twice = Batch("run-twice").dossier("D1", "2023-02-01").dossier("D1", "2023-02-02")
     with pytest.raises(load.LoadError, match="dossier D1 has 2 valid rows not marked superseded"):
-        load.load(settings, twice.write(tmp_path))
+        pipeline.load(settings, twice.write(tmp_path))
     unlisted = Batch("run-unlisted").dossier("D1", "2023-02-01")
     batch_dir = unlisted.write(tmp_path)
     (batch_dir / "windows.json").write_text("[]")
     with pytest.raises(load.LoadError, match="window 2023-02-01 00:00:00 which windows.json does not list"):
-        load.load(settings, batch_dir)
+        pipeline.load(settings, batch_dir)
     (batch_dir / "dossier.parquet").unlink()
     (batch_dir / "windows.json").write_text(json.dumps(unlisted.windows()))
     with pytest.raises(load.LoadError, match="dossier.parquet is missing"):
-        load.load(settings, batch_dir)
+        pipeline.load(settings, batch_dir)
 
 
 def test_dirty_periods_cover_old_and_new_states(settings, tmp_path):
@@ -309,7 +309,7 @@ def test_dirty_periods_cover_old_and_new_states(settings, tmp_path):
     first = reference_batch("run-1")
     first.dossier("D1", "2023-03-30", received_at=ts("2023-03-30T09:00:00"))
     first.dossier("D2", "2022-12-20", received_at=ts("2022-12-20T09:00:00"))
-    load.load(settings, first.write(tmp_path))
+    pipeline.load(settings, first.write(tmp_path))
     assert dirty_periods(db) == {("month", "2023-03-01"), ("quarter", "2023-01-01"),
                                  ("month", "2022-12-01"), ("quarter", "2022-10-01"),
                                  ("year", "2023-01-01"), ("year", "2022-01-01")}
@@ -317,7 +317,7 @@ def test_dirty_periods_cover_old_and_new_states(settings, tmp_path):
 
     # D1's reception date is corrected to April: March (old state) must be rebuilt as well.
     moved = Batch("run-2").dossier("D1", "2023-04-02", received_at=ts("2023-04-01T09:00:00"))
-    result = load.load(settings, moved.write(tmp_path))
+    result = pipeline.load(settings, moved.write(tmp_path))
     assert dirty_periods(db) == {("month", "2023-03-01"), ("month", "2023-04-01"),
                                  ("quarter", "2023-01-01"), ("quarter", "2023-04-01"),
                                  ("year", "2023-01-01")}
@@ -328,11 +328,11 @@ def test_dirty_periods_cover_old_and_new_states(settings, tmp_path):
     # the dossier, and the payment's old state (transacted in January).
     pay = Batch("run-3").payment("P1", "2023-01-10", dossier_id="D2", status="thanh-cong",
                                  transacted_at=ts("2023-01-10T10:00:00"))
-    load.load(settings, pay.write(tmp_path))
+    pipeline.load(settings, pay.write(tmp_path))
     clear_dirty(db)
     refund = Batch("run-4").payment("P1", "2023-05-02", dossier_id="D2", status="hoan-phi",
                                     transacted_at=ts("2023-05-02T10:00:00"))
-    load.load(settings, refund.write(tmp_path))
+    pipeline.load(settings, refund.write(tmp_path))
     assert dirty_periods(db) == {("month", "2023-05-01"), ("month", "2023-01-01"),
                                  ("month", "2022-12-01"), ("quarter", "2023-04-01"),
                                  ("quarter", "2023-01-01"), ("quarter", "2022-10-01"),
@@ -340,11 +340,11 @@ def test_dirty_periods_cover_old_and_new_states(settings, tmp_path):
     clear_dirty(db)
 
     # An unchanged reference list touches nothing; a changed one marks every period with data.
-    load.load(settings, reference_batch("run-5", day="2023-06-01").write(tmp_path))
+    pipeline.load(settings, reference_batch("run-5", day="2023-06-01").write(tmp_path))
     assert dirty_periods(db) == set()
     changed = reference_batch("run-6", day="2023-06-02")
     changed.rows["agency"][0]["valid_to"] = date(2025, 6, 30)
-    assert load.load(settings, changed.write(tmp_path)).reference_changed
+    assert pipeline.load(settings, changed.write(tmp_path)).reference_changed
     assert {p for p in dirty_periods(db) if p[0] == "month"} == {
         ("month", "2022-12-01"), ("month", "2023-04-01"), ("month", "2023-05-01")}
 
@@ -364,7 +364,7 @@ with warehouse.open_warehouse(Path(sys.argv[1])) as con:
 
 @pytest.mark.parametrize("kill_at", ["mid-load", "before-commit"])
 def test_sigkill_during_load_leaves_the_warehouse_as_before(settings, tmp_path, kill_at):
-    load.load(settings, reference_batch("run-0").write(tmp_path))
+    pipeline.load(settings, reference_batch("run-0").write(tmp_path))
     before = snapshot(settings.warehouse)
     dossiers = 100_000 if kill_at == "mid-load" else 10_000  # ~0.5 s of loading to kill in
     batch_dir = synthetic_batch(tmp_path, "run-big", dossiers=dossiers, payments=dossiers // 3)
@@ -387,7 +387,7 @@ def test_sigkill_during_load_leaves_the_warehouse_as_before(settings, tmp_path, 
     if kill_at == "mid-load":
         assert "loaded" not in remaining, "the load finished before the kill: make the batch bigger"
     assert snapshot(settings.warehouse) == before
-    result = load.load(settings, batch_dir)
+    result = pipeline.load(settings, batch_dir)
     valid = sum(1 for i in range(dossiers) if i % 200 != 7)
     assert result.applied["dossier"] == valid
     assert query(settings.warehouse, "SELECT count(*) FROM core.fact_dossier") == [(valid,)]

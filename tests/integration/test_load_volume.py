@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from etl import load
+from etl import pipeline
 from etl.config import Settings
 from support.load_batches import dirty_periods, query, snapshot, synthetic_batch
 
@@ -23,7 +23,7 @@ def settings(tmp_path) -> Settings:
 def test_synthetic_month_loads_and_balances(settings, tmp_path):
     batch_dir = synthetic_batch(tmp_path, "run-synthetic", dossiers=5_000, payments=2_000)
     started = time.perf_counter()
-    result = load.load(settings, batch_dir)
+    result = pipeline.load(settings, batch_dir)
     elapsed = time.perf_counter() - started
     invalid = sum(1 for i in range(5_000) if i % 200 == 7)
     assert result.quarantined["dossier"] == invalid
@@ -56,7 +56,7 @@ def test_end_to_end_from_the_emulator(emulator, settings_for):
 
     settings = settings_for(emulator)
     batch_dir = land_and_validate(settings, ["2023-02-13", "2023-02-14"], "2023-02-14")
-    result = load.load(settings, batch_dir)
+    result = pipeline.load(settings, batch_dir)
     db = settings.warehouse
 
     windows = json.loads((batch_dir / "windows.json").read_text())
@@ -87,7 +87,7 @@ def test_end_to_end_from_the_emulator(emulator, settings_for):
                  [result.run_id])[0][0] > 10
 
     first = snapshot(db)
-    load.load(settings, batch_dir)
+    pipeline.load(settings, batch_dir)
     assert snapshot(db) == first
 
 
@@ -97,12 +97,12 @@ def test_end_to_end_nightly_updates_and_replay(emulator_factory, settings_for):
     settings = settings_for(emu)
     db = settings.warehouse
     early = land_and_validate(settings, ["2023-01-05", "2023-01-06", "2023-01-07"], "2023-01-07")
-    load.load(settings, early)
+    pipeline.load(settings, early)
     states_before = dict(query(db, "SELECT dossier_id, updated_at FROM core.fact_dossier"))
 
     emu.control("clock", {"now": "2023-01-15T00:00:00+07:00"})
     late = land_and_validate(settings, [f"2023-01-{day:02d}" for day in range(8, 15)], "2023-01-14")
-    result = load.load(settings, late)
+    result = pipeline.load(settings, late)
     states_after = dict(query(db, "SELECT dossier_id, updated_at FROM core.fact_dossier"))
     progressed = [key for key, at in states_before.items() if states_after[key] > at]
     assert progressed, "dossiers received early must have moved on (processed, returned) later"
@@ -112,6 +112,6 @@ def test_end_to_end_nightly_updates_and_replay(emulator_factory, settings_for):
     # Replaying the early batch (e.g. a backfill re-run) must not take any dossier back.
     facts = "SELECT * EXCLUDE (run_id) FROM core.fact_{} ORDER BY ALL"
     newest = [query(db, facts.format(entity)) for entity in ("dossier", "payment")]
-    replay = load.load(settings, early)
+    replay = pipeline.load(settings, early)
     assert [query(db, facts.format(entity)) for entity in ("dossier", "payment")] == newest
     assert replay.applied["dossier"] < replay.loaded["dossier"]

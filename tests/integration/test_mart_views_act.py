@@ -14,7 +14,6 @@ import unicodedata
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 
-import duckdb
 import pandas as pd
 import pytest
 import requests

@@ -30,7 +30,6 @@ def test_the_patterns_match_what_the_emulator_serves(emulator):
     assert len(records) > 50
     people = 0
     for record in records:
-        line = json.dumps(record, ensure_ascii=False).encode()
         assert _bounded(record["SoGiayToChuHoSo"].encode(), _ID_BYTES), record["SoGiayToChuHoSo"]
         if (record.get("SoDienThoai") or "").strip():
             assert _bounded(record["SoDienThoai"].encode(), _PHONE_BYTES), record["SoDienThoai"]

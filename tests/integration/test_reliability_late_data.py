@@ -10,11 +10,10 @@ which the emulator cannot produce (its catalogue does not change with its clock)
 from __future__ import annotations
 
 import duckdb
-import pytest
 
 from support import start_emulator
-from support.reliability import run_counts_balance, run_pipeline, settings_at, table_rows
-from support.contract_source import AGENCY, PROCEDURE, TOKEN, ContractSource, dossier, payment, ts
+from support.reliability import run_counts_balance, run_pipeline, settings_at
+from support.contract_source import PROCEDURE, TOKEN, ContractSource, dossier, payment, ts
 
 # Facts compared by natural keys: surrogate keys and run ids depend on the order of arrival;
 # the procedure version a fact resolved to is compared by its valid_from instead.
