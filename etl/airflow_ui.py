@@ -46,6 +46,10 @@ def prepare(env: dict[str, str]) -> None:
         _airflow(["dags", "pause", dag_id], env)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m etl.airflow_ui", description=__doc__.splitlines()[0])
     default_port, _, _ = demo.emulator_defaults()
@@ -56,8 +60,11 @@ def main(argv: list[str] | None = None) -> int:
 
     env = ui_env(f"http://127.0.0.1:{args.emulator_port}", args.port, args.airflow_home)
     began = time.monotonic()
-    say = lambda message: print(f"[airflow-ui {time.monotonic() - began:5.1f}s] {message}", flush=True)  # noqa: E731
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+
+    def say(message: str) -> None:
+        print(f"[airflow-ui {time.monotonic() - began:5.1f}s] {message}", flush=True)
+
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops both, as Ctrl-C does
     emulator = standalone = None
     try:
         say("preparing Airflow (metadata DB, pool, DAGs paused)")
