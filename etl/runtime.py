@@ -121,9 +121,10 @@ def prefetch_gx() -> threading.Thread:
     """Import Great Expectations (seconds of imports) in a thread while the windows download."""
 
     def load() -> None:
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+        from etl import suites
+
         try:
-            import great_expectations  # noqa: F401
+            suites.import_gx()
         except Exception:  # the real import in validation reports any problem
             pass
 

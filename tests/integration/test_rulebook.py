@@ -108,3 +108,40 @@ def test_a_suite_edited_by_hand_changes_the_quarantine_without_a_code_change(tmp
     (edited / "dossier.json").write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
 
     assert invalid_statuses(tmp_path / "narrowed", edited) == [10]
+
+
+def _conditioned_rule(column: str, condition_column: str) -> dict:
+    return {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {"column": column, "row_condition": {
+            "type": "comparison", "column": {"name": condition_column}, "operator": "==",
+            "parameter": True}},
+        "meta": {"action": "quarantine", "reason": f"{column} unparseable", "reason_vi": column},
+    }
+
+
+def test_rules_sharing_a_row_condition_each_report_their_own_rows_frame_after_frame(tmp_path):
+    """Each row condition is applied once per validation (suites._RowConditionMemo): rules that
+    share one, rules with another, and the next frame of the same runner all see their own rows."""
+    import pandas as pd
+
+    document = {"name": "memo", "expectations": [
+        _conditioned_rule("x", "a_sent"), _conditioned_rule("y", "a_sent"),
+        _conditioned_rule("x", "b_sent"),
+    ]}
+    runner = suites.GxRunner(tmp_path / "docs", "memo")
+
+    def failing(frame):
+        outcomes = sorted(runner.run("dossier", document, frame), key=lambda o: o.ordinal)
+        return [sorted(o.failing_row_ids) for o in outcomes]
+
+    def frame(x, y, a_sent, b_sent):
+        return pd.DataFrame({"row_id": range(len(x)), "record_key": [f"K{i}" for i in range(len(x))],
+                             "x": x, "y": y, "a_sent": a_sent, "b_sent": b_sent})
+
+    first = frame([None, 1.0, None, 1.0], [1.0, None, None, 1.0],
+                  [True, True, False, True], [False, True, True, True])
+    assert failing(first) == [[0], [1], [2]]
+    second = frame([1.0, None, None, None], [None, 1.0, 1.0, None],
+                   [True, True, True, False], [True, False, True, True])
+    assert failing(second) == [[1, 2], [0], [2, 3]]
