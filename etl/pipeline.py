@@ -278,11 +278,13 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_recor
     gx_import: list = []  # started once the source answered: a failing run does not wait for it
     batch_dirs: list[Path] = []
     results: list = []
-    # Chunk k is validated, then loaded, in one background thread while chunk k+1 downloads
-    # (DuckDB and the HTTP waits release the GIL); at most one chunk is in flight there, so a
-    # blocking failure stops the run after the chunk being extracted. The loads go into ONE
-    # warehouse transaction, opened with the first load and committed after the KPIs.
+    # Three chunks at once: chunk k+2 downloads (the child), k+1 validates (GX holds the GIL) and
+    # k loads (DuckDB releases it), each stage in a thread of its own and in chunk order. A
+    # validation waits for the load before the last to end, so at most one staged batch waits;
+    # a blocking failure stops the run at the next chunk. The loads go into ONE warehouse
+    # transaction, opened with the first load and committed after the KPIs (decision 0073).
     validator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate")
+    loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load")
     # One GX context for the run's chunks; Data Docs built once, while the KPIs rebuild.
     gx = suites.gx_session(settings)
     open_transaction = ExitStack()
@@ -295,17 +297,29 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_recor
             holder.append(con)
         return holder[0]
 
-    def validate_and_load(manifests: list[Path], chunk: LandedChunk) -> Path:
-        batch_dir = validate(settings, manifests, gx=gx)
+    def load_chunk(batch_dir: Path, chunk: LandedChunk) -> Path:
         con = warehouse_connection()
         runtime.raise_cap(con)  # back from the idle cap of the last load
         results.append(load_stage.load_batch(con, batch_dir))
         runtime.lower_cap(con)
-        runtime.collect_chunk_garbage()
         bar.advance(LOADED, len(chunk.days), chunk.records)
         return batch_dir
 
-    pending = None
+    def validate_chunk(manifests: list[Path]) -> Path:
+        batch_dir = validate(settings, manifests, gx=gx)
+        runtime.collect_chunk_garbage()
+        return batch_dir
+
+    validating = loading = None  # (future, chunk)
+
+    def load_validated() -> None:
+        nonlocal validating, loading
+        future, chunk = validating
+        batch_dir = future.result()  # a blocking failure stops the run here
+        if loading is not None:
+            batch_dirs.append(loading[0].result())
+        loading, validating = (loader.submit(load_chunk, batch_dir, chunk), chunk), None
+
     extractor = _ChunkExtractor(settings, days, chunk_records)
     with open_transaction:  # on any failure: ROLLBACK, then close (the warehouse is as before)
         try:
@@ -313,18 +327,19 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_recor
                 # The reference lists, snapshotted once under the run's last day, go with the
                 # first chunk, so every chunk's facts resolve against them as one batch's would.
                 manifests: list[Path] = []
-                if pending is None:
+                if validating is None and loading is None:
                     manifests += land_references(settings, days[-1])
                     gx_import.append(runtime.prefetch_gx())
                 chunk = extractor.take()
                 bar.advance(EXTRACTED, len(chunk.days), chunk.records)
-                if pending is not None:
-                    batch_dirs.append(pending.result())
+                if validating is not None:
+                    load_validated()
                 for thread in gx_import:
                     thread.join()  # no two threads importing at once while validation starts its imports
-                pending = validator.submit(validate_and_load, manifests + chunk.manifests, chunk)
+                validating = (validator.submit(validate_chunk, manifests + chunk.manifests), chunk)
             extractor.close()  # idle since the last chunk: its memory goes back before the tail
-            batch_dirs.append(pending.result())
+            load_validated()
+            batch_dirs.append(loading[0].result())
             docs = validator.submit(gx.build_docs)
             runtime.raise_cap(holder[0])
             kpi_rows = kpi.rebuild_pending(holder[0])
@@ -333,6 +348,7 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_recor
         finally:
             extractor.close()
             validator.shutdown(wait=True, cancel_futures=True)
+            loader.shutdown(wait=True, cancel_futures=True)
             bar.close()
     log.info("committed")
     publish(settings)
