@@ -66,6 +66,17 @@ def _history(emulator, workdir: Path, start: date, end: date) -> float:
     return time.perf_counter() - began
 
 
+def _copy_history(history: Path, workdir: Path) -> None:
+    """What a nightly worker holds after the history: the warehouse, and the reference lists'
+    last outcomes kept beside it (validation.REFERENCE_OUTCOMES)."""
+    from etl.validation import REFERENCE_OUTCOMES
+
+    (workdir / "published").mkdir(parents=True)
+    shutil.copy2(history / "tthc.duckdb", workdir / "tthc.duckdb")
+    if (history / REFERENCE_OUTCOMES).is_dir():
+        shutil.copytree(history / REFERENCE_OUTCOMES, workdir / REFERENCE_OUTCOMES)
+
+
 def emulator_args(preset: dict) -> list[str]:
     """The emulator's command line for a preset: its history and night, two days to spare."""
     night = preset["night"]
@@ -116,8 +127,7 @@ def small_city_night() -> None:
         tmp = Path(tmp)
         _history(emulator, tmp / "history", start, night)
         for copy in ("warm", "timed"):
-            (tmp / copy / "published").mkdir(parents=True)
-            shutil.copy2(tmp / "history" / "tthc.duckdb", tmp / copy / "tthc.duckdb")
+            _copy_history(tmp / "history", tmp / copy)
         counts = night_counts(emulator, night)
         # The first run in a process imports GX and DuckDB's extensions: a nightly worker pays
         # that once, not every night (the process start is measured by bench_fixed).
@@ -156,8 +166,7 @@ def _main(quick: bool) -> None:
         print(f"history [{start}, {night}) of `etl emulator {' '.join(args)}`: {held[0]:,} dossiers, "
               f"{held[1]:,} payments, built in {seconds:.0f}s", flush=True)
         for copy in ("inproc", "airflow"):
-            (tmp / copy / "published").mkdir(parents=True)
-            shutil.copy2(history / "tthc.duckdb", tmp / copy / "tthc.duckdb")
+            _copy_history(history, tmp / copy)
         shutil.rmtree(history)
         print(f"night {night}: {night_counts(emulator, night)} records in its window", flush=True)
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -329,6 +331,50 @@ def _outcome(entity: str, result, document: dict[str, Any]) -> ExpectationOutcom
         failing_row_ids=failing,
         sample=sample,
     )
+
+
+class UnchangedOutcomes:
+    """The outcomes of a reference list's last validation, reused while neither the list nor its
+    suite changed: the lists come every night, nearly always the same, and GX's fixed cost per
+    validation (a few tenths of a second per suite) is most of a small city's night (decision
+    0074). One JSON file per entity in `folder`; the fingerprint covers the frame (its windows by
+    rank, not by day), the suite document, the landed rows and GX's version."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @staticmethod
+    def fingerprint(document: dict[str, Any], frame, landed_rows: int) -> str:
+        from importlib.metadata import version
+
+        import pandas as pd
+
+        gx_version = version("great_expectations")
+        ranked = frame.assign(window_start=frame["window_start"].rank(method="dense"))
+        digest = hashlib.sha256()
+        digest.update(json.dumps([document, landed_rows, gx_version, list(frame.columns),
+                                  [str(t) for t in frame.dtypes]], sort_keys=True).encode())
+        digest.update(pd.util.hash_pandas_object(ranked, index=False).to_numpy().tobytes())
+        return digest.hexdigest()
+
+    def recall(self, entity: str, fingerprint: str) -> list[ExpectationOutcome] | None:
+        path = self.folder / f"{entity}.json"
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if kept.get("fingerprint") != fingerprint:
+            return None
+        return [ExpectationOutcome(**each) for each in kept["outcomes"]]
+
+    def remember(self, entity: str, fingerprint: str, outcomes: list[ExpectationOutcome]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{entity}.json"
+        partial = path.with_name(f".{path.name}.tmp")
+        partial.write_text(json.dumps({"fingerprint": fingerprint,
+                                       "outcomes": [dataclasses.asdict(o) for o in outcomes]},
+                                      default=str), encoding="utf-8")
+        os.replace(partial, path)
 
 
 def empty_outcomes(entity: str, document: dict[str, Any]) -> list[ExpectationOutcome]:

@@ -30,7 +30,7 @@ from typing import Any, Iterable, Sequence
 
 from etl import pilot, runtime, suites
 from etl.config import Settings
-from etl.contract import ENTITIES, LOCAL_TIMEZONE
+from etl.contract import ENTITIES, LOCAL_TIMEZONE, REFERENCES
 from etl.standardize import LandedFile
 from etl.suites import ExpectationOutcome, load_suite_document, required_fields
 
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,199}")
 # Temp dirs of a killed validate are swept after this long (a running one is never this old).
 STALE_TEMP_SECONDS = 24 * 3600
+# The outcomes of the reference lists' last validation (suites.UnchangedOutcomes), in the warehouse folder.
+REFERENCE_OUTCOMES = "reference-outcomes"
 
 
 class BlockingValidationError(RuntimeError):
@@ -204,7 +206,7 @@ def _manifest_outcomes(entity: str, windows: Sequence[LandedWindow], required: l
 # --------------------------------------------------------------------------- the batch
 
 def _stage_entity(con, entity: str, windows: Sequence[LandedWindow], document: dict[str, Any],
-                  staging: Path, gx: suites.GxSession,
+                  staging: Path, gx: suites.GxSession, unchanged: suites.UnchangedOutcomes,
                   quarantined: list[tuple] | None = None) -> list[ExpectationOutcome]:
     """Standardize, validate and write one entity's parquet; returns its outcomes. The per-agency
     counts of its quarantined records are appended to `quarantined` (for the Data Docs)."""
@@ -219,17 +221,25 @@ def _stage_entity(con, entity: str, windows: Sequence[LandedWindow], document: d
     staged_at = time.monotonic()
 
     frame = con.execute(standardize.check_frame_query(entity)).df()
-    if len(frame):
+    landed_rows = sum(w.rows for w in windows)
+    runner, outcomes, fingerprint = None, None, None
+    if not len(frame):
+        outcomes = suites.empty_outcomes(entity, document)
+    elif entity in REFERENCES:
+        fingerprint = unchanged.fingerprint(document, frame, landed_rows)
+        outcomes = unchanged.recall(entity, fingerprint)
+        if outcomes is not None:
+            log.info("%s: the same list and suite as last validated; its outcomes reused", entity)
+    if outcomes is None:
         runner = gx.get()
-        outcomes = runner.run(entity, document, frame, landed_rows=sum(w.rows for w in windows))
-    else:
-        runner, outcomes = None, suites.empty_outcomes(entity, document)
-    del frame
+        outcomes = runner.run(entity, document, frame, landed_rows=landed_rows)
     validated_at = time.monotonic()
     blocked = [o for o in outcomes if o.action == "block" and not o.success]
     if blocked:
         runner.build_data_docs()  # so a person can see what blocked the batch
         raise BlockingValidationError(_blocking_message(blocked[0]))
+    if runner is not None and fingerprint is not None:
+        unchanged.remember(entity, fingerprint, outcomes)
 
     failures = [
         (row_id, o.reason, o.ordinal)
@@ -348,6 +358,7 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
     staging.mkdir(parents=True)
     outcomes: list[ExpectationOutcome] = []
     quarantined: list[tuple] = []
+    unchanged = suites.UnchangedOutcomes(settings.warehouse_dir / REFERENCE_OUTCOMES)
     shared = gx is not None
     if gx is None:
         gx = suites.GxSession(settings.data_docs_dir, run_id)
@@ -362,7 +373,7 @@ def validate(settings: Settings, manifests: Sequence[Path | str], run_id: str | 
             for entity in ENTITIES:
                 entity_windows = [w for w in windows if w.entity == entity]
                 outcomes += _stage_entity(con, entity, entity_windows, documents[entity],
-                                          staging, gx, quarantined)
+                                          staging, gx, unchanged, quarantined)
         finally:
             con.close()
         shutil.rmtree(staging / ".spill", ignore_errors=True)

@@ -145,3 +145,39 @@ def test_rules_sharing_a_row_condition_each_report_their_own_rows_frame_after_fr
     second = frame([1.0, None, None, None], [None, 1.0, 1.0, None],
                    [True, True, True, False], [True, False, True, True])
     assert failing(second) == [[1, 2], [0], [2, 3]]
+
+
+def test_an_unchanged_reference_list_reuses_its_outcomes_until_it_or_its_suite_changes(tmp_path, monkeypatch, caplog):
+    """The nightly lists are nearly always the same: their last outcomes are reused while the list
+    and its suite are unchanged (suites.UnchangedOutcomes); a changed list or a suite edited by
+    hand is validated again."""
+    import logging
+
+    from support.validation_data import agency
+
+    caplog.set_level(logging.INFO, logger="etl.validation")
+    settings = settings_in(tmp_path / "wh")
+    listed = [agency("000.00.04.G18"), agency("A-level", CapDonVi="PHUONG")]
+
+    def invalid_agencies(day, agencies):
+        manifest = land(tmp_path / "raw", "agency", day, agencies)
+        caplog.clear()
+        out = validation.validate(settings, [manifest])
+        reused = any("agency: the same list and suite" in r.getMessage() for r in caplog.records)
+        invalid = sorted(r["record_key"] for r in read_parquet(out / "agency.parquet") if not r["is_valid"])
+        return invalid, reused
+
+    assert invalid_agencies("2023-02-01", listed) == (["A-level"], False)
+    assert invalid_agencies("2023-02-02", listed) == (["A-level"], True)  # the next night, the same list
+    changed = listed + [agency("B-level", CapDonVi="THON")]
+    assert invalid_agencies("2023-02-03", changed) == (["A-level", "B-level"], False)
+
+    edited = tmp_path / "expectations"
+    shutil.copytree(suites.DEFAULT_EXPECTATIONS_DIR, edited)
+    document = json.loads((edited / "agency.json").read_text(encoding="utf-8"))
+    (rule,) = [e for e in document["expectations"]
+               if e["kwargs"].get("column") == "agency_level" and e["type"] == "expect_column_values_to_be_in_set"]
+    rule["kwargs"]["value_set"] = sorted(set(rule["kwargs"]["value_set"]) | {"THON"})
+    (edited / "agency.json").write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    monkeypatch.setenv("TTHC_EXPECTATIONS_DIR", str(edited))
+    assert invalid_agencies("2023-02-04", changed) == (["A-level"], False)  # THON allowed by hand
