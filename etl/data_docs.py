@@ -98,6 +98,17 @@ def install_assets(folder: Path) -> Path:
     return target
 
 
+# A validation page opened at `#failed` shows only the rules that failed (GX's "Failed Only").
+FAILED_VIEW = "#failed"
+_FAILED_ONLY_SCRIPT = (
+    "<script>if (location.hash === '" + FAILED_VIEW + "') window.addEventListener('load', function () {"
+    " var choice = document.getElementById('option2'); if (!choice) return;"
+    " if (window.jQuery) jQuery.fx.off = true;"  # at once, not faded in over 400 ms
+    " choice.parentElement.click(); if (window.jQuery) jQuery.fx.off = false; });"
+    "</script>"
+)
+
+
 def offline_html(text: str, vendor: str, images: str) -> str:
     """One page's HTML with every asset local: `vendor` and `images` are relative URL prefixes."""
     def script(match: re.Match) -> str:
@@ -121,6 +132,8 @@ def offline_html(text: str, vendor: str, images: str) -> str:
     text = text.replace('data-target="', 'data-bs-target="')
     if "compat.css" not in text and "</head>" in text:
         text = text.replace("</head>", f'<link rel="stylesheet" href="{vendor}/compat.css">\n</head>', 1)
+    if "function hideSucceededValidations" in text and FAILED_VIEW not in text and "</body>" in text:
+        text = text.replace("</body>", _FAILED_ONLY_SCRIPT + "\n</body>", 1)
     return text
 
 

@@ -41,6 +41,20 @@ def _dossier_page(folder: Path) -> Path:
     return pages[-1]
 
 
+def _section_of(page: Path, column: str) -> str:
+    """The id of the page's section for one column (GX numbers them: section-1, section-2, …)."""
+    match = re.search(rf'href="#(section-\d+)"[^>]*>\s*{re.escape(column)}\s*<', page.read_text(encoding="utf-8"))
+    assert match, f"no section for {column} in {page.name}"
+    return match.group(1)
+
+
+def _hidden(dom: str, section: str) -> bool:
+    """Whether the dumped DOM has the section's element hidden (jQuery's fadeOut ends in display: none)."""
+    match = re.search(rf'<div[^>]*id="{section}"[^>]*>', dom)
+    assert match, f"no {section} in the DOM"
+    return "display: none" in match.group(0)
+
+
 def test_every_page_is_offline_in_its_html(docs):
     folder, _ = docs
     pages = [p for p in folder.rglob("*.html") if "static" not in p.parts]
@@ -93,11 +107,18 @@ def test_chromium_opens_the_docs_without_the_network_styled(docs, tmp_path):
     # The page's scripts ran: the unexpected values table was built by the local table script.
     assert "status_code" in dump.stdout and "<tbody>" in dump.stdout
 
-    for name, target in (("docs", page), ("index", folder / "index.html"),
-                         ("quarantine", folder / data_docs.QUARANTINE / f"{batch.name}.html")):
+    # Opened at #failed, the dossier page shows the failed rules only: status_code's, not agency_code's.
+    failed = run_chromium("--dump-dom", "--virtual-time-budget=5000", f"{page.as_uri()}{data_docs.FAILED_VIEW}",
+                          profile=tmp_path / "profile-failed")
+    assert failed.returncode == 0, failed.stderr[-2000:]
+    assert _hidden(failed.stdout, _section_of(page, "agency_code"))
+    assert not _hidden(failed.stdout, _section_of(page, "status_code"))
+
+    for name, url in (("docs", f"{page.as_uri()}{data_docs.FAILED_VIEW}"), ("index", (folder / "index.html").as_uri()),
+                      ("quarantine", (folder / data_docs.QUARANTINE / f"{batch.name}.html").as_uri())):
         png = tmp_path / f"{name}.png"
         shot = run_chromium(f"--screenshot={png}", "--window-size=1280,1600", "--virtual-time-budget=5000",
-                            target.as_uri(), profile=tmp_path / f"profile-{name}")
+                            url, profile=tmp_path / f"profile-{name}")
         assert png.exists(), shot.stderr[-2000:]
         image = Image.open(png).convert("RGB")
         # Styled: Bootstrap's colours are on the page, not only black text on white.
