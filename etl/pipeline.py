@@ -279,8 +279,8 @@ def _run(settings: Settings, start: date, end: date, progress: bool, chunk_recor
     batch_dirs: list[Path] = []
     results: list = []
     # Three chunks at once: chunk k+2 downloads (the child), k+1 validates (GX holds the GIL) and
-    # k loads (DuckDB releases it), each stage in a thread of its own and in chunk order. A
-    # validation waits for the load before the last to end, so at most one staged batch waits;
+    # k loads (DuckDB releases it), each stage in a thread of its own and in chunk order. Chunk
+    # k+1's validation starts once chunk k-1's load has ended, so at most one staged batch waits;
     # a blocking failure stops the run at the next chunk. The loads go into ONE warehouse
     # transaction, opened with the first load and committed after the KPIs (decision 0073).
     validator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate")
