@@ -103,7 +103,7 @@ FAILED_VIEW = "#failed"
 _FAILED_ONLY_SCRIPT = (
     "<script>if (location.hash === '" + FAILED_VIEW + "') window.addEventListener('load', function () {"
     " var choice = document.getElementById('option2'); if (!choice) return;"
-    " if (window.jQuery) jQuery.fx.off = true;"  # at once, not faded in over 400 ms
+    " if (window.jQuery) jQuery.fx.off = true;"  # at once: a fade leaves the view half drawn
     " choice.parentElement.click(); if (window.jQuery) jQuery.fx.off = false; });"
     "</script>"
 )

@@ -42,8 +42,8 @@ LANDED_ROWS = "landed_rows"
 
 
 def import_gx():
-    """Great Expectations, imported without its analytics and without its INFO chatter (a few
-    hundred lines of 'Skipping registering function' per import in the stage log)."""
+    """Great Expectations, imported without its analytics and without its INFO chatter (its
+    'Skipping registering function' lines would fill the stage log at every import)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations
@@ -338,9 +338,9 @@ def _outcome(entity: str, result, document: dict[str, Any]) -> ExpectationOutcom
 class UnchangedOutcomes:
     """The outcomes of a reference list's last validation, reused while neither the list nor its
     suite changed: the lists come every night, nearly always the same, and GX's fixed cost per
-    validation (a few tenths of a second per suite) is most of a small city's night (decision
-    0074). One JSON file per entity in `folder`; the fingerprint covers the frame (its windows by
-    rank, not by day), the suite document, the landed rows and GX's version."""
+    validation, whatever the rows, weighs on a small city's night (decision 0074). One JSON file
+    per entity in `folder`; the fingerprint covers the frame (its windows by rank, not by day),
+    the suite document, the landed rows and GX's version."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder

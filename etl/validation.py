@@ -233,6 +233,7 @@ def _stage_entity(con, entity: str, windows: Sequence[LandedWindow], document: d
     if outcomes is None:
         runner = gx.get()
         outcomes = runner.run(entity, document, frame, landed_rows=landed_rows)
+    del frame
     validated_at = time.monotonic()
     blocked = [o for o in outcomes if o.action == "block" and not o.success]
     if blocked:
