@@ -367,7 +367,10 @@ class UnchangedOutcomes:
             return None
         if kept.get("fingerprint") != fingerprint:
             return None
-        return [ExpectationOutcome(**each) for each in kept["outcomes"]]
+        try:
+            return [ExpectationOutcome(**each) for each in kept["outcomes"]]
+        except (KeyError, TypeError):  # kept by a version with other fields: validate again
+            return None
 
     def remember(self, entity: str, fingerprint: str, outcomes: list[ExpectationOutcome]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
