@@ -226,7 +226,7 @@ class GxRunner:
                 gx.Checkpoint(name=f"staging-{entity}", validation_definitions=[definition],
                               result_format=RESULT_FORMAT)
             )
-        with self._row_filters.installed(self.source.get_execution_engine()):
+        with self._row_filters.installed(self.source.get_execution_engine()), _configurations_memoized():
             result = checkpoint.run(
                 batch_parameters={"dataframe": frame},
                 expectation_parameters={LANDED_ROWS: len(frame) if landed_rows is None else int(landed_rows)},
@@ -277,6 +277,34 @@ class _RowConditionMemo:
         finally:
             del engine._apply_row_condition_filter
             self._frames.clear()
+
+
+@contextlib.contextmanager
+def _configurations_memoized():
+    """Each expectation's `configuration` built once per validation, not at every read.
+
+    GX 1.24 builds it anew (a pydantic `dict()` and an ExpectationConfiguration) each time it is
+    read, about a hundred times per rule and validation: much of GX's cost per validation
+    whatever the rows. Installed for one checkpoint run (runs are serialized by one thread);
+    the memo keeps each expectation alive, so an id is never reused while it is installed, and
+    is emptied after the run (decision 0075)."""
+    from great_expectations.expectations.expectation import Expectation
+
+    built = Expectation.__dict__["configuration"]
+    memo: dict[int, tuple[Any, Any]] = {}
+
+    def configuration(expectation):
+        kept = memo.get(id(expectation))
+        if kept is None or kept[0] is not expectation:
+            kept = memo[id(expectation)] = (expectation, built.fget(expectation))
+        return kept[1]
+
+    Expectation.configuration = property(configuration, doc=built.__doc__)
+    try:
+        yield
+    finally:
+        Expectation.configuration = built
+        memo.clear()
 
 
 def _serializable(row_condition: Any) -> Any:

@@ -121,19 +121,26 @@ def _conditioned_rule(column: str, condition_column: str) -> dict:
 
 
 def test_rules_sharing_a_row_condition_each_report_their_own_rows_frame_after_frame(tmp_path):
-    """Each row condition is applied once per validation (suites._RowConditionMemo): rules that
-    share one, rules with another, and the next frame of the same runner all see their own rows."""
+    """Each row condition is applied once per validation (suites._RowConditionMemo), and each
+    rule's configuration built once (suites._configurations_memoized): rules that share a
+    condition, rules of the same type and column with another, and the next frame of the same
+    runner, with another suite parameter, all see their own rows."""
     import pandas as pd
 
+    row_count = {"type": "expect_table_row_count_to_equal",
+                 "kwargs": {"value": {"$PARAMETER": suites.LANDED_ROWS}},
+                 "meta": {"action": "warn", "reason": "rows differ from the manifest"}}
     document = {"name": "memo", "expectations": [
         _conditioned_rule("x", "a_sent"), _conditioned_rule("y", "a_sent"),
-        _conditioned_rule("x", "b_sent"),
+        _conditioned_rule("x", "b_sent"), row_count,
     ]}
     runner = suites.GxRunner(tmp_path / "docs", "memo")
 
-    def failing(frame):
-        outcomes = sorted(runner.run("dossier", document, frame), key=lambda o: o.ordinal)
-        return [sorted(o.failing_row_ids) for o in outcomes]
+    def failing(frame, landed_rows=None):
+        outcomes = sorted(runner.run("dossier", document, frame, landed_rows=landed_rows),
+                          key=lambda o: o.ordinal)
+        assert outcomes[3].success == (landed_rows in (None, len(frame)))
+        return [sorted(o.failing_row_ids) for o in outcomes[:3]]
 
     def frame(x, y, a_sent, b_sent):
         return pd.DataFrame({"row_id": range(len(x)), "record_key": [f"K{i}" for i in range(len(x))],
@@ -144,7 +151,8 @@ def test_rules_sharing_a_row_condition_each_report_their_own_rows_frame_after_fr
     assert failing(first) == [[0], [1], [2]]
     second = frame([1.0, None, None, None], [None, 1.0, 1.0, None],
                    [True, True, True, False], [True, False, True, True])
-    assert failing(second) == [[1, 2], [0], [2, 3]]
+    assert failing(second, landed_rows=5) == [[1, 2], [0], [2, 3]]
+    assert failing(first, landed_rows=4) == [[0], [1], [2]]
 
 
 def test_an_unchanged_reference_list_reuses_its_outcomes_until_it_or_its_suite_changes(tmp_path, monkeypatch, caplog):
