@@ -283,11 +283,10 @@ class _RowConditionMemo:
 def _configurations_memoized():
     """Each expectation's `configuration` built once per validation, not at every read.
 
-    GX 1.24 builds it anew (a pydantic `dict()` and an ExpectationConfiguration) each time it is
-    read, about a hundred times per rule and validation: much of GX's cost per validation
-    whatever the rows. Installed for one checkpoint run (runs are serialized by one thread);
-    the memo keeps each expectation alive, so an id is never reused while it is installed, and
-    is emptied after the run (decision 0075)."""
+    GX 1.24 builds it anew (a pydantic `dict()` and an ExpectationConfiguration) at every read,
+    many times per rule: much of what a validation costs whatever its rows. Installed for one
+    checkpoint run (GX runs in one thread); the memo keeps each expectation alive, so no id is
+    reused while it is installed, and is emptied after the run (decision 0075)."""
     from great_expectations.expectations.expectation import Expectation
 
     built = Expectation.__dict__["configuration"]
