@@ -226,7 +226,8 @@ class GxRunner:
                 gx.Checkpoint(name=f"staging-{entity}", validation_definitions=[definition],
                               result_format=RESULT_FORMAT)
             )
-        with self._row_filters.installed(self.source.get_execution_engine()), _configurations_memoized():
+        engine = self.source.get_execution_engine()
+        with self._row_filters.installed(engine), _configurations_memoized():
             result = checkpoint.run(
                 batch_parameters={"dataframe": frame},
                 expectation_parameters={LANDED_ROWS: len(frame) if landed_rows is None else int(landed_rows)},
@@ -294,7 +295,7 @@ def _configurations_memoized():
 
     def configuration(expectation):
         kept = memo.get(id(expectation))
-        if kept is None or kept[0] is not expectation:
+        if kept is None:
             kept = memo[id(expectation)] = (expectation, built.fget(expectation))
         return kept[1]
 
